@@ -1,0 +1,69 @@
+import type { FoundationConfigInput } from "../sdk/src/deploy/config.js";
+
+/**
+ * The local (embedded or 127.0.0.1) deployment: mock tokens of 6, 8 and 18 decimals, mock Chainlink
+ * aggregators, and three tiers from the innermost (depth 0, strictest) outwards.
+ * Delays are zero so a local run needs no scheduling; testnet configs set real delays.
+ */
+export function localFoundationConfig(holders: {
+  risk: string;
+  guardian: string;
+  oracle: string;
+  controller: string;
+}): FoundationConfigInput {
+  const ethFeed = {
+    primaryMaxAgeSeconds: 3600 + 600,
+    secondaryMaxAgeSeconds: 3600 + 600,
+    maxDeviationBps: 200,
+    jumpThresholdBps: 2_000,
+    breakerCooldownSeconds: 900,
+    baseConfidenceBps: 10,
+    confidenceBpsPerHour: 50,
+    maxConfidenceBps: 2_500,
+  };
+  return {
+    network: "local",
+    reserveEpochSeconds: 7 * 86400,
+    tokens: [
+      { symbol: "USDC", mock: { decimals: 6, name: "USD Coin (mock)" }, outflowCapacity: "1000000", outflowWindowSeconds: 86400 },
+      { symbol: "WBTC", mock: { decimals: 8, name: "Wrapped BTC (mock)" }, outflowCapacity: "50", outflowWindowSeconds: 86400 },
+      { symbol: "WETH", mock: { decimals: 18, name: "Wrapped Ether (mock)" }, outflowCapacity: "1000", outflowWindowSeconds: 86400 },
+    ],
+    assets: [
+      { id: "ETH/USD", primary: { mock: { decimals: 8, initialPrice: "3000" } }, secondary: { mock: { decimals: 18, initialPrice: "3001.5" } }, minPrice: "10", maxPrice: "1000000", ...ethFeed },
+      { id: "BTC/USD", primary: { mock: { decimals: 8, initialPrice: "60000" } }, minPrice: "100", maxPrice: "10000000", ...ethFeed },
+      { id: "USDC/USD", primary: { mock: { decimals: 8, initialPrice: "1" } }, minPrice: "0.5", maxPrice: "2", ...ethFeed, jumpThresholdBps: 500, primaryMaxAgeSeconds: 86400 + 600 },
+    ],
+    tiers: [
+      {
+        id: 0,
+        name: "core",
+        depth: 0,
+        deposits: [
+          { token: "USDC", cap: "50000000" },
+          { token: "WETH", cap: "20000" },
+          { token: "WBTC", cap: "1000" },
+        ],
+        reserveAllowance: [{ token: "USDC", capPerEpoch: "250000" }],
+      },
+      {
+        id: 1,
+        name: "pro",
+        depth: 1,
+        deposits: [
+          { token: "USDC", cap: "20000000" },
+          { token: "WETH", cap: "5000" },
+        ],
+        reserveAllowance: [{ token: "USDC", capPerEpoch: "100000" }],
+      },
+      { id: 2, name: "edge", depth: 2, deposits: [{ token: "USDC", cap: "5000000" }] },
+    ],
+    roles: {
+      risk: [holders.risk],
+      guardian: [holders.guardian],
+      oracle: [holders.oracle],
+      controller: [holders.controller],
+    },
+    delays: { admin: 0, risk: 0, oracle: 0 },
+  };
+}

@@ -1,0 +1,118 @@
+import { isAddress } from "ethers";
+import { z } from "zod";
+
+/**
+ * The validated configuration of a Strata deployment (foundation layer: governance, vault, oracle).
+ * Amounts are decimal strings in whole-token units ("1000000.5"), converted with each token's decimals;
+ * prices are decimal strings in quote units per asset unit.
+ */
+
+const address = z.string().refine((v) => isAddress(v), { message: "must be a 0x-prefixed 20-byte address" });
+const decimalString = z
+  .string()
+  .regex(/^\d+(\.\d+)?$/, { message: "must be a non-negative decimal number written as a string, e.g. \"1000.5\"" });
+const seconds = z.number().int().nonnegative();
+const bps = z.number().int().min(0).max(10_000);
+
+/** A token: an existing ERC-20 by address, or a mock deployed on local chains. */
+const tokenSchema = z
+  .object({
+    symbol: z.string().min(1).max(11),
+    address: address.optional(),
+    mock: z.object({ decimals: z.number().int().min(0).max(36), name: z.string().optional() }).optional(),
+    outflowCapacity: decimalString,
+    outflowWindowSeconds: seconds.min(3600).max(7 * 86400),
+  })
+  .refine((t) => (t.address === undefined) !== (t.mock === undefined), {
+    message: "give exactly one of `address` (an existing token) or `mock` (deploy a test token)",
+  });
+
+/** A feed: an existing AggregatorV3 proxy by address, or a MockV3Aggregator deployed on local chains. */
+const feedSchema = z
+  .object({
+    address: address.optional(),
+    mock: z.object({ decimals: z.number().int().min(0).max(36), initialPrice: decimalString }).optional(),
+  })
+  .refine((f) => (f.address === undefined) !== (f.mock === undefined), {
+    message: "give exactly one of `address` (an existing feed) or `mock` (deploy a mock aggregator)",
+  });
+
+const assetSchema = z.object({
+  id: z.string().min(1).max(31),
+  primary: feedSchema,
+  secondary: feedSchema.optional(),
+  primaryMaxAgeSeconds: seconds,
+  secondaryMaxAgeSeconds: seconds.default(0),
+  maxDeviationBps: bps,
+  minPrice: decimalString,
+  maxPrice: decimalString,
+  jumpThresholdBps: bps,
+  breakerCooldownSeconds: seconds,
+  baseConfidenceBps: bps,
+  confidenceBpsPerHour: bps,
+  maxConfidenceBps: bps,
+});
+
+const tierSchema = z.object({
+  id: z.number().int().min(0).max(255),
+  name: z.string().min(1),
+  depth: z.number().int().min(0).max(255),
+  deposits: z.array(z.object({ token: z.string(), cap: decimalString })).min(1),
+  reserveAllowance: z.array(z.object({ token: z.string(), capPerEpoch: decimalString })).default([]),
+});
+
+const roleHoldersSchema = z.object({
+  /** Receives ADMIN at the end of deployment (the deployer keeps it when absent). */
+  admin: address.optional(),
+  risk: z.array(address).default([]),
+  guardian: z.array(address).default([]),
+  oracle: z.array(address).default([]),
+  /** Until the clearing house exists, an account holds CONTROLLER to move and withdraw. */
+  controller: z.array(address).default([]),
+});
+
+const delaysSchema = z.object({
+  admin: seconds,
+  risk: seconds,
+  oracle: seconds,
+});
+
+export const foundationConfigSchema = z
+  .object({
+    network: z.string().min(1),
+    reserveEpochSeconds: seconds.min(86400).max(30 * 86400),
+    tokens: z.array(tokenSchema).min(1),
+    assets: z.array(assetSchema).min(1),
+    tiers: z.array(tierSchema).min(1),
+    sequencer: z
+      .object({ feed: feedSchema.optional(), gracePeriodSeconds: seconds.max(86400) })
+      .optional(),
+    roles: roleHoldersSchema.default({}),
+    delays: delaysSchema,
+  })
+  .superRefine((cfg, ctx) => {
+    const symbols = new Set(cfg.tokens.map((t) => t.symbol));
+    if (symbols.size !== cfg.tokens.length) ctx.addIssue({ code: "custom", message: "token symbols must be unique" });
+    const tierIds = new Set(cfg.tiers.map((t) => t.id));
+    if (tierIds.size !== cfg.tiers.length) ctx.addIssue({ code: "custom", message: "tier ids must be unique" });
+    for (const tier of cfg.tiers) {
+      for (const entry of [...tier.deposits, ...tier.reserveAllowance]) {
+        if (!symbols.has(entry.token)) {
+          ctx.addIssue({ code: "custom", message: `tier ${tier.name} names unknown token ${entry.token}` });
+        }
+      }
+    }
+  });
+
+export type FoundationConfig = z.infer<typeof foundationConfigSchema>;
+export type FoundationConfigInput = z.input<typeof foundationConfigSchema>;
+
+/** Validates a configuration, with messages that name the field at fault. */
+export function parseFoundationConfig(input: unknown): FoundationConfig {
+  const result = foundationConfigSchema.safeParse(input);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  - ${i.path.join(".") || "(config)"}: ${i.message}`);
+    throw new Error(`Invalid Strata deployment config:\n${lines.join("\n")}\nFix these fields and deploy again.`);
+  }
+  return result.data;
+}

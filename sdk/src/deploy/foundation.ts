@@ -1,0 +1,261 @@
+import { encodeBytes32String, parseUnits, type Signer } from "ethers";
+
+import {
+  CollateralVault__factory,
+  MockERC20__factory,
+  MockV3Aggregator__factory,
+  OracleRouter__factory,
+  StrataAccessManager__factory,
+  type CollateralVault,
+  type MockERC20,
+  type MockV3Aggregator,
+  type OracleRouter,
+  type StrataAccessManager,
+} from "../../../types/index.js";
+import { type FoundationConfig, type FoundationConfigInput, parseFoundationConfig } from "./config.js";
+import { FUNCTION_ROLES, ROLE_LABELS, Role, type RoleName } from "./roles.js";
+
+/** A token of the deployment. `mock` is set when the deployer created it (local chains). */
+export interface DeployedToken {
+  symbol: string;
+  address: string;
+  decimals: number;
+  mock?: MockERC20;
+}
+
+/** The feeds of one oracle asset. `mock*` are set for mock aggregators the deployer created. */
+export interface DeployedAsset {
+  id: string;
+  key: string;
+  primary: string;
+  secondary?: string;
+  primaryDecimals: number;
+  mockPrimary?: MockV3Aggregator;
+  mockSecondary?: MockV3Aggregator;
+}
+
+/** The foundation layer of a Strata deployment: governance, vault, oracle router, tokens and feeds. */
+export interface FoundationDeployment {
+  network: string;
+  config: FoundationConfig;
+  manager: StrataAccessManager;
+  vault: CollateralVault;
+  oracle: OracleRouter;
+  tokens: Record<string, DeployedToken>;
+  assets: Record<string, DeployedAsset>;
+  sequencerFeed?: MockV3Aggregator;
+  /** Addresses only, as written to a deployment manifest. */
+  addresses: {
+    manager: string;
+    vault: string;
+    oracle: string;
+    tokens: Record<string, string>;
+    feeds: Record<string, { primary: string; secondary?: string }>;
+    sequencerFeed?: string;
+  };
+}
+
+/** Progress callback: the deployer reports each step it completes. */
+export type DeployProgress = (step: string) => void;
+
+/** The bytes32 key of an oracle asset id such as "ETH/USD". */
+export function assetKey(id: string): string {
+  return encodeBytes32String(id);
+}
+
+/**
+ * Deploys governance, the collateral vault and the oracle router from a validated config, wires every
+ * restricted function to its role, lists tokens, tiers and assets, and hands roles to their holders.
+ *
+ * @example
+ * const deployment = await deployFoundation(signer, localConfig);
+ * await deployment.vault.tokenConfig(deployment.tokens.USDC.address);
+ */
+export async function deployFoundation(
+  deployer: Signer,
+  input: FoundationConfigInput,
+  progress: DeployProgress = () => {},
+): Promise<FoundationDeployment> {
+  const config = parseFoundationConfig(input);
+  const deployerAddress = await deployer.getAddress();
+
+  const manager = await new StrataAccessManager__factory(deployer).deploy(deployerAddress);
+  await manager.waitForDeployment();
+  const vault = await new CollateralVault__factory(deployer).deploy(
+    await manager.getAddress(),
+    config.reserveEpochSeconds,
+  );
+  const oracle = await new OracleRouter__factory(deployer).deploy(await manager.getAddress());
+  await Promise.all([vault.waitForDeployment(), oracle.waitForDeployment()]);
+  progress("deployed AccessManager, CollateralVault and OracleRouter");
+
+  await wireRoles(manager, { vault, oracle });
+  progress("mapped every restricted function to its role");
+
+  const tokens: Record<string, DeployedToken> = {};
+  for (const t of config.tokens) {
+    let token: DeployedToken;
+    if (t.mock !== undefined) {
+      const mock = await new MockERC20__factory(deployer).deploy(t.mock.name ?? t.symbol, t.symbol, t.mock.decimals);
+      await mock.waitForDeployment();
+      token = { symbol: t.symbol, address: await mock.getAddress(), decimals: t.mock.decimals, mock };
+    } else {
+      const existing = MockERC20__factory.connect(t.address!, deployer);
+      token = { symbol: t.symbol, address: t.address!, decimals: Number(await existing.decimals()) };
+    }
+    await (
+      await vault.listToken(
+        token.address,
+        parseUnits(t.outflowCapacity, token.decimals),
+        t.outflowWindowSeconds,
+      )
+    ).wait();
+    tokens[t.symbol] = token;
+  }
+  progress(`listed ${config.tokens.length} tokens`);
+
+  for (const tier of config.tiers) {
+    for (const d of tier.deposits) {
+      const token = tokens[d.token]!;
+      await (await vault.enableTierToken(tier.id, token.address, parseUnits(d.cap, token.decimals))).wait();
+    }
+    for (const r of tier.reserveAllowance) {
+      const token = tokens[r.token]!;
+      await (await vault.setReserveAllowance(tier.id, token.address, parseUnits(r.capPerEpoch, token.decimals))).wait();
+    }
+  }
+  progress(`enabled ${config.tiers.length} tiers`);
+
+  const assets: Record<string, DeployedAsset> = {};
+  for (const a of config.assets) {
+    const primary = await resolveFeed(deployer, a.primary);
+    const secondary = a.secondary === undefined ? undefined : await resolveFeed(deployer, a.secondary);
+    const key = assetKey(a.id);
+    await (
+      await oracle.listAsset(key, {
+        primary: primary.address,
+        secondary: secondary?.address ?? "0x0000000000000000000000000000000000000000",
+        primaryMaxAge: a.primaryMaxAgeSeconds,
+        secondaryMaxAge: a.secondaryMaxAgeSeconds,
+        maxDeviationBps: a.maxDeviationBps,
+        minPrice: parseUnits(a.minPrice, 18),
+        maxPrice: parseUnits(a.maxPrice, 18),
+        jumpThresholdBps: a.jumpThresholdBps,
+        breakerCooldown: a.breakerCooldownSeconds,
+        baseConfidenceBps: a.baseConfidenceBps,
+        confidenceBpsPerHour: a.confidenceBpsPerHour,
+        maxConfidenceBps: a.maxConfidenceBps,
+      })
+    ).wait();
+    assets[a.id] = {
+      id: a.id,
+      key,
+      primary: primary.address,
+      primaryDecimals: primary.decimals,
+      ...(secondary !== undefined ? { secondary: secondary.address } : {}),
+      ...(primary.mock !== undefined ? { mockPrimary: primary.mock } : {}),
+      ...(secondary?.mock !== undefined ? { mockSecondary: secondary.mock } : {}),
+    };
+  }
+  progress(`listed ${config.assets.length} oracle assets`);
+
+  let sequencerFeed: MockV3Aggregator | undefined;
+  if (config.sequencer !== undefined) {
+    const feed =
+      config.sequencer.feed === undefined
+        ? await resolveFeed(deployer, { mock: { decimals: 0, initialPrice: "0" } })
+        : await resolveFeed(deployer, config.sequencer.feed);
+    sequencerFeed = feed.mock;
+    await (await oracle.setSequencerFeed(feed.address, config.sequencer.gracePeriodSeconds)).wait();
+    progress("set the L2 sequencer-uptime feed");
+  }
+
+  await grantRoles(manager, deployerAddress, config);
+  progress("granted roles with their execution delays");
+
+  return {
+    network: config.network,
+    config,
+    manager,
+    vault,
+    oracle,
+    tokens,
+    assets,
+    ...(sequencerFeed !== undefined ? { sequencerFeed } : {}),
+    addresses: {
+      manager: await manager.getAddress(),
+      vault: await vault.getAddress(),
+      oracle: await oracle.getAddress(),
+      tokens: Object.fromEntries(Object.values(tokens).map((t) => [t.symbol, t.address])),
+      feeds: Object.fromEntries(
+        Object.values(assets).map((a) => [
+          a.id,
+          { primary: a.primary, ...(a.secondary !== undefined ? { secondary: a.secondary } : {}) },
+        ]),
+      ),
+      ...(sequencerFeed !== undefined ? { sequencerFeed: await sequencerFeed.getAddress() } : {}),
+    },
+  };
+}
+
+/** Maps each restricted function of each module to its role (FUNCTION_ROLES) and labels the roles. */
+export async function wireRoles(
+  manager: StrataAccessManager,
+  modules: { vault: CollateralVault; oracle: OracleRouter },
+): Promise<void> {
+  for (const [name, label] of Object.entries(ROLE_LABELS) as [RoleName, string][]) {
+    if (name !== "ADMIN") await (await manager.labelRole(Role[name], label)).wait();
+  }
+  for (const [moduleName, functions] of Object.entries(FUNCTION_ROLES) as [
+    keyof typeof modules,
+    Record<string, RoleName>,
+  ][]) {
+    const target = modules[moduleName];
+    const byRole = new Map<RoleName, string[]>();
+    for (const [fn, role] of Object.entries(functions)) {
+      const fragment = target.interface.getFunction(fn);
+      if (fragment === null) throw new Error(`FUNCTION_ROLES names ${moduleName}.${fn}, which the contract lacks`);
+      byRole.set(role, [...(byRole.get(role) ?? []), fragment.selector]);
+    }
+    for (const [role, selectors] of byRole) {
+      await (await manager.setTargetFunctionRole(await target.getAddress(), selectors, Role[role])).wait();
+    }
+  }
+}
+
+async function grantRoles(manager: StrataAccessManager, deployer: string, config: FoundationConfig): Promise<void> {
+  const { roles, delays } = config;
+  const grants: [RoleName, string[], number][] = [
+    ["RISK", roles.risk, delays.risk],
+    ["GUARDIAN", roles.guardian, 0],
+    ["ORACLE", roles.oracle, delays.oracle],
+    ["CONTROLLER", roles.controller, 0],
+  ];
+  for (const [role, holders, delay] of grants) {
+    for (const holder of holders) await (await manager.grantRole(Role[role], holder, delay)).wait();
+  }
+  const admin = roles.admin ?? deployer;
+  if (admin.toLowerCase() !== deployer.toLowerCase()) {
+    await (await manager.grantRole(Role.ADMIN, admin, delays.admin)).wait();
+    await (await manager.renounceRole(Role.ADMIN, deployer)).wait();
+  } else if (delays.admin > 0) {
+    // Raising one's own execution delay takes effect at once.
+    await (await manager.grantRole(Role.ADMIN, deployer, delays.admin)).wait();
+  }
+}
+
+async function resolveFeed(
+  deployer: Signer,
+  feed: { address?: string | undefined; mock?: { decimals: number; initialPrice: string } | undefined },
+): Promise<{ address: string; decimals: number; mock?: MockV3Aggregator }> {
+  if (feed.mock !== undefined) {
+    const mock = await new MockV3Aggregator__factory(deployer).deploy(
+      feed.mock.decimals,
+      parseUnits(feed.mock.initialPrice, feed.mock.decimals),
+    );
+    await mock.waitForDeployment();
+    return { address: await mock.getAddress(), decimals: feed.mock.decimals, mock };
+  }
+  const existing = MockV3Aggregator__factory.connect(feed.address!, deployer);
+  return { address: feed.address!, decimals: Number(await existing.decimals()) };
+}
