@@ -25,14 +25,50 @@ export function localFoundationConfig(holders: {
     network: "local",
     reserveEpochSeconds: 7 * 86400,
     tokens: [
-      { symbol: "USDC", mock: { decimals: 6, name: "USD Coin (mock)" }, outflowCapacity: "1000000", outflowWindowSeconds: 86400 },
-      { symbol: "WBTC", mock: { decimals: 8, name: "Wrapped BTC (mock)" }, outflowCapacity: "50", outflowWindowSeconds: 86400 },
-      { symbol: "WETH", mock: { decimals: 18, name: "Wrapped Ether (mock)" }, outflowCapacity: "1000", outflowWindowSeconds: 86400 },
+      {
+        symbol: "USDC",
+        mock: { decimals: 6, name: "USD Coin (mock)" },
+        outflowCapacity: "1000000",
+        outflowWindowSeconds: 86400,
+      },
+      {
+        symbol: "WBTC",
+        mock: { decimals: 8, name: "Wrapped BTC (mock)" },
+        outflowCapacity: "50",
+        outflowWindowSeconds: 86400,
+      },
+      {
+        symbol: "WETH",
+        mock: { decimals: 18, name: "Wrapped Ether (mock)" },
+        outflowCapacity: "1000",
+        outflowWindowSeconds: 86400,
+      },
     ],
     assets: [
-      { id: "ETH/USD", primary: { mock: { decimals: 8, initialPrice: "3000" } }, secondary: { mock: { decimals: 18, initialPrice: "3001.5" } }, minPrice: "10", maxPrice: "1000000", ...ethFeed },
-      { id: "BTC/USD", primary: { mock: { decimals: 8, initialPrice: "60000" } }, minPrice: "100", maxPrice: "10000000", ...ethFeed },
-      { id: "USDC/USD", primary: { mock: { decimals: 8, initialPrice: "1" } }, minPrice: "0.5", maxPrice: "2", ...ethFeed, jumpThresholdBps: 500, primaryMaxAgeSeconds: 86400 + 600 },
+      {
+        id: "ETH/USD",
+        primary: { mock: { decimals: 8, initialPrice: "3000" } },
+        secondary: { mock: { decimals: 18, initialPrice: "3001.5" } },
+        minPrice: "10",
+        maxPrice: "1000000",
+        ...ethFeed,
+      },
+      {
+        id: "BTC/USD",
+        primary: { mock: { decimals: 8, initialPrice: "60000" } },
+        minPrice: "100",
+        maxPrice: "10000000",
+        ...ethFeed,
+      },
+      {
+        id: "USDC/USD",
+        primary: { mock: { decimals: 8, initialPrice: "1" } },
+        minPrice: "0.5",
+        maxPrice: "2",
+        ...ethFeed,
+        jumpThresholdBps: 500,
+        primaryMaxAgeSeconds: 86400 + 600,
+      },
     ],
     tiers: [
       {

@@ -19,8 +19,19 @@ const started = Date.now();
 const step = (message: string) => console.log(`  [${((Date.now() - started) / 1000).toFixed(1)}s] ${message}`);
 
 const { ethers, networkName } = await network.create();
-const [deployer, risk, guardian, oracleOperator, controller, alice, bob, carol] = await ethers.getSigners();
-if (carol === undefined) throw new Error("The network must provide at least 8 funded accounts.");
+const signers = await ethers.getSigners();
+if (signers.length < 8) throw new Error("The network must provide at least 8 funded accounts.");
+type Signer = (typeof signers)[number];
+const [deployer, risk, guardian, oracleOperator, controller, alice, bob, carol] = signers as [
+  Signer,
+  Signer,
+  Signer,
+  Signer,
+  Signer,
+  Signer,
+  Signer,
+  Signer,
+];
 
 console.log(`Strata foundation on network "${networkName}"`);
 const d = await deployFoundation(
@@ -64,20 +75,39 @@ step("funded the protocol reserve with 500,000 USDC");
 // The controller (the clearing house, once it exists) withdraws free collateral: at once under the
 // outflow limit, queued as a claim above it.
 const vaultAsController = d.vault.connect(controller);
-await (await vaultAsController.withdraw(accountBucket(alice.address, core, 0n), usdc.address, parseUnits("50000", 6), alice.address)).wait();
+await (
+  await vaultAsController.withdraw(
+    accountBucket(alice.address, core, 0n),
+    usdc.address,
+    parseUnits("50000", 6),
+    alice.address,
+  )
+).wait();
 await (await usdc.mock!.mint(bob.address, parseUnits("1500000", 6))).wait();
 await (await usdc.mock!.connect(bob).approve(vaultAddress, parseUnits("1500000", 6))).wait();
-await (await d.vault.connect(bob).deposit(usdc.address, parseUnits("1500000", 6), accountBucket(bob.address, core, 1n))).wait();
-const queuedTx = await vaultAsController.withdraw(accountBucket(bob.address, core, 1n), usdc.address, parseUnits("1200000", 6), bob.address);
+await (
+  await d.vault.connect(bob).deposit(usdc.address, parseUnits("1500000", 6), accountBucket(bob.address, core, 1n))
+).wait();
+const queuedTx = await vaultAsController.withdraw(
+  accountBucket(bob.address, core, 1n),
+  usdc.address,
+  parseUnits("1200000", 6),
+  bob.address,
+);
 const receipt = await queuedTx.wait();
-const queued = receipt!.logs
-  .map((log) => d.vault.interface.parseLog(log))
-  .find((e) => e?.name === "WithdrawalQueued");
-step(`withdrew 50,000 USDC at once; 1,200,000 USDC went over the daily outflow limit and was queued as claim #${queued?.args.claimId} (ready at ${new Date(Number(queued?.args.readyAt) * 1000).toISOString()})`);
+const queued = receipt!.logs.map((log) => d.vault.interface.parseLog(log)).find((e) => e?.name === "WithdrawalQueued");
+step(
+  `withdrew 50,000 USDC at once; 1,200,000 USDC went over the daily outflow limit and was queued as claim #${queued?.args.claimId} (ready at ${new Date(Number(queued?.args.readyAt) * 1000).toISOString()})`,
+);
 
 // The tier firewall: a move between tiers is refused by the vault itself.
 try {
-  await vaultAsController.move.staticCall(accountBucket(alice.address, core, 0n), accountBucket(alice.address, edge, 0n), usdc.address, 1n);
+  await vaultAsController.move.staticCall(
+    accountBucket(alice.address, core, 0n),
+    accountBucket(alice.address, edge, 0n),
+    usdc.address,
+    1n,
+  );
   throw new Error("the vault accepted a cross-tier move");
 } catch (error) {
   const name = d.vault.interface.parseError((error as { data?: string }).data ?? "0x")?.name;

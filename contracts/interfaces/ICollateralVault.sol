@@ -137,8 +137,9 @@ interface ICollateralVault {
     /// @notice Moves `amount` of `token` from `from` to `to`. Both buckets must be of one tier.
     function move(BucketId from, BucketId to, address token, uint256 amount) external;
 
-    /// @notice Debits `amount` of `token` from `bucket` and pays it to `receiver`: at once when the token's
-    /// outflow limit allows, otherwise as a claim that becomes payable when the limit has refilled.
+    /// @notice Debits `amount` of `token` from `bucket` and pays it to `receiver`: at once when the outflow
+    /// limit of the bucket's tier for `token` allows, otherwise as a claim that becomes payable when that
+    /// limit has refilled (first in, first out within the tier).
     /// @return claimId 0 when paid at once, otherwise the id of the queued claim.
     function withdraw(
         BucketId bucket,
@@ -149,6 +150,7 @@ interface ICollateralVault {
 
     /// @notice Pays `amount` of `token` from the protocol reserve into `to`, within the allowance of
     /// `to`'s tier for the current reserve epoch. The only path by which value crosses into a tier.
+    /// The tier must accept `token`; the draw does not count against the tier's deposit cap.
     function drawReserve(BucketId to, address token, uint256 amount) external;
 
     // ---------------------------------------------------------------- governance
@@ -156,7 +158,8 @@ interface ICollateralVault {
     /// @notice Lists `token`, reading its decimals once, with its outflow limit.
     function listToken(address token, uint128 outflowCapacity, uint32 outflowWindow) external;
 
-    /// @notice Changes the outflow limit of `token`, within the envelope and one step.
+    /// @notice Changes the outflow limit of `token` (applied to each tier separately), within the
+    /// envelope, one step, and no lower than 1/16 of the capacity it was listed with.
     function setOutflowLimit(address token, uint128 capacity, uint32 window) external;
 
     /// @notice Lets `tier` accept `token` with a first deposit cap.
@@ -185,8 +188,9 @@ interface ICollateralVault {
     /// @notice Listing facts and outflow limit of `token`.
     function tokenConfig(address token) external view returns (TokenConfig memory);
 
-    /// @notice How much of `token` may leave at once right now.
-    function availableOutflow(address token) external view returns (uint256);
+    /// @notice How much of `token` may leave `tier` at once right now. Each tier has its own limiter
+    /// with the token's capacity and window, so one tier's queue never delays another's exits.
+    function availableOutflow(uint8 tier, address token) external view returns (uint256);
 
     /// @notice The open claim `claimId` (zero fields when paid or unknown).
     function claim(uint256 claimId) external view returns (Claim memory);

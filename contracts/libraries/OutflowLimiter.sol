@@ -56,10 +56,4 @@ library OutflowLimiter {
         if (usedAfter <= capacity) return now_;
         return now_ + Math.mulDiv(usedAfter - capacity, window, capacity, Math.Rounding.Ceil);
     }
-
-    /// @notice Applies the refill so far under the current settings, before the settings change.
-    function sync(State storage self, uint256 capacity, uint256 window, uint256 now_) internal {
-        self.used = SafeCast.toUint208(usedAt(self, capacity, window, now_));
-        self.updatedAt = SafeCast.toUint48(now_);
-    }
 }

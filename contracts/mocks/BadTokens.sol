@@ -61,7 +61,9 @@ contract CallbackToken is MockERC20 {
         address h = hook;
         if (h != address(0) && from != address(0) && to != address(0)) {
             // Bubble up the hook's revert so the test sees the reentrancy guard's error.
-            (bool ok, bytes memory data) = h.call(abi.encodeWithSignature("onTokenTransfer(address,address,uint256)", from, to, value));
+            (bool ok, bytes memory data) = h.call(
+                abi.encodeWithSignature("onTokenTransfer(address,address,uint256)", from, to, value)
+            );
             if (!ok) {
                 assembly ("memory-safe") {
                     revert(add(data, 32), mload(data))

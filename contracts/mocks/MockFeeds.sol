@@ -6,6 +6,8 @@ import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interf
 /// @notice Stands in for a Chainlink proxy in front of an aggregator (e.g. `MockV3Aggregator`): forwards
 /// reads, can switch aggregators, and can be broken to revert like a deprecated or failing feed.
 contract MockFeedProxy is AggregatorV3Interface {
+    error FeedDeprecated();
+
     AggregatorV3Interface public aggregator;
     bool public broken;
 
@@ -34,12 +36,12 @@ contract MockFeedProxy is AggregatorV3Interface {
     }
 
     function getRoundData(uint80 roundId) external view returns (uint80, int256, uint256, uint256, uint80) {
-        require(!broken, "feed is deprecated");
+        if (broken) revert FeedDeprecated();
         return aggregator.getRoundData(roundId);
     }
 
     function latestRoundData() external view returns (uint80, int256, uint256, uint256, uint80) {
-        require(!broken, "feed is deprecated");
+        if (broken) revert FeedDeprecated();
         return aggregator.latestRoundData();
     }
 }

@@ -3,17 +3,17 @@ pragma solidity 0.8.28;
 
 /// @notice On a token callback, replays a stored call against a target (e.g. the vault) to test reentrancy guards.
 contract ReentrancyAttacker {
-    address public target;
+    address public victim;
     bytes public payload;
 
-    function arm(address target_, bytes calldata payload_) external {
-        target = target_;
+    function arm(address victim_, bytes calldata payload_) external {
+        victim = victim_;
         payload = payload_;
     }
 
     function onTokenTransfer(address, address, uint256) external {
-        if (target == address(0)) return;
-        (bool ok, bytes memory data) = target.call(payload);
+        if (victim == address(0)) return;
+        (bool ok, bytes memory data) = victim.call(payload);
         if (!ok) {
             assembly ("memory-safe") {
                 revert(add(data, 32), mload(data))

@@ -62,6 +62,20 @@ contract OracleRouter is IOracleRouter, AccessManaged {
     /// @notice Largest relative change of a numeric parameter per governance action.
     uint256 public constant MAX_PARAM_STEP_BPS = 5_000;
 
+    /// @dev Gas forwarded to one feed call. A Chainlink proxy read costs ~10-30k; the cap keeps a feed
+    /// that burns its gas from starving the "never reverts" liquidation read of the gas it needs.
+    uint256 private constant FEED_CALL_GAS = 150_000;
+    /// @dev Bytes of a `(uint80, int256, uint256, uint256, uint80)` round: all that is copied back.
+    uint256 private constant ROUND_DATA_SIZE = 160;
+    /// @dev Flags under which the current price cannot serve as the reference for a feed change.
+    uint256 private constant UNSOUND_REFERENCE =
+        PriceFlags.STALE |
+            PriceFlags.OUT_OF_BOUNDS |
+            PriceFlags.PRIMARY_FAILED |
+            PriceFlags.FALLBACK_SECONDARY |
+            PriceFlags.FALLBACK_LAST_GOOD |
+            PriceFlags.UNAVAILABLE;
+
     /// @dev A sequencer-uptime feed answers 0 when the sequencer is up.
     int256 private constant SEQUENCER_UP = 0;
 
@@ -114,11 +128,12 @@ contract OracleRouter is IOracleRouter, AccessManaged {
     function poke(bytes32 asset) external {
         Price memory p = _read(asset, false);
         AssetState storage st = _states[asset];
-        uint256 unsound = PriceFlags.STALE |
-            PriceFlags.OUT_OF_BOUNDS |
-            PriceFlags.PRIMARY_FAILED |
-            PriceFlags.DEVIATION |
-            PriceFlags.SEQUENCER_DOWN;
+        uint256 unsound =
+            PriceFlags.STALE |
+                PriceFlags.OUT_OF_BOUNDS |
+                PriceFlags.PRIMARY_FAILED |
+                PriceFlags.DEVIATION |
+                PriceFlags.SEQUENCER_DOWN;
         if (p.flags & unsound == 0 && p.updatedAt > st.lastGoodAt) {
             // price <= MAX_PRICE < 2^128 (bounds); updatedAt <= block.timestamp < 2^48.
             st.lastGoodPrice = uint128(p.price);
@@ -158,7 +173,13 @@ contract OracleRouter is IOracleRouter, AccessManaged {
         st.primaryDecimals = _feedDecimals(config.primary);
         st.secondaryDecimals = address(config.secondary) == address(0) ? 0 : _feedDecimals(config.secondary);
         _configs[asset] = config;
-        _requireSaneFeed(asset, config.primary, st.primaryDecimals, config);
+        uint256 primaryPrice = _requireSaneFeed(asset, config.primary, st.primaryDecimals, config);
+        if (address(config.secondary) != address(0)) {
+            uint256 secondaryPrice = _requireSaneFeed(asset, config.secondary, st.secondaryDecimals, config);
+            if (_deviationBps(primaryPrice, secondaryPrice) > config.maxDeviationBps) {
+                revert OraclePriceDeviation(asset, primaryPrice, secondaryPrice, config.maxDeviationBps);
+            }
+        }
         emit AssetConfigured(asset, config);
     }
 
@@ -176,8 +197,17 @@ contract OracleRouter is IOracleRouter, AccessManaged {
         uint8 primaryDecimals = _feedDecimals(primary);
         uint8 secondaryDecimals = address(secondary) == address(0) ? 0 : _feedDecimals(secondary);
         uint256 newPrice = _requireSaneFeed(asset, primary, primaryDecimals, cfg);
-        if (current.price != 0 && _deviationBps(current.price, newPrice) > cfg.maxDeviationBps) {
+        // The max step of a feed change: the new feed must agree with a sound current price. A stale,
+        // broken or fallback price is no reference (replacing such a feed is the point of the change).
+        if (current.flags & UNSOUND_REFERENCE == 0 && _deviationBps(current.price, newPrice) > cfg.maxDeviationBps) {
             revert OraclePriceDeviation(asset, current.price, newPrice, cfg.maxDeviationBps);
+        }
+        if (address(secondary) != address(0)) {
+            ParamGuard.checkEnvelope("secondaryMaxAge", cfg.secondaryMaxAge, MIN_MAX_AGE, MAX_MAX_AGE);
+            uint256 secondaryPrice = _requireSaneFeed(asset, secondary, secondaryDecimals, cfg);
+            if (_deviationBps(newPrice, secondaryPrice) > cfg.maxDeviationBps) {
+                revert OraclePriceDeviation(asset, newPrice, secondaryPrice, cfg.maxDeviationBps);
+            }
         }
 
         st.primaryDecimals = primaryDecimals;
@@ -229,6 +259,7 @@ contract OracleRouter is IOracleRouter, AccessManaged {
         // Primary feed: validity, bounds, age, jumps.
         FeedRead memory primary = _readLatest(cfg.primary, st.primaryDecimals);
         bool primaryInBounds;
+        bool primaryFresh;
         if (!primary.ok) {
             if (strict) _revertFeed(asset, cfg.primary, primary);
             p.flags |= PriceFlags.PRIMARY_FAILED;
@@ -238,7 +269,8 @@ contract OracleRouter is IOracleRouter, AccessManaged {
                 if (strict) revert OraclePriceOutOfBounds(asset, primary.price, cfg.minPrice, cfg.maxPrice);
                 p.flags |= PriceFlags.OUT_OF_BOUNDS;
             }
-            if (block.timestamp - primary.updatedAt > cfg.primaryMaxAge) {
+            primaryFresh = block.timestamp - primary.updatedAt <= cfg.primaryMaxAge;
+            if (!primaryFresh) {
                 if (strict) revert OracleStalePrice(asset, address(cfg.primary), primary.updatedAt, cfg.primaryMaxAge);
                 p.flags |= PriceFlags.STALE;
             }
@@ -272,7 +304,8 @@ contract OracleRouter is IOracleRouter, AccessManaged {
 
         // Choose the source, most trustworthy first.
         uint256 confidenceBps;
-        if (primaryInBounds) {
+        if (primaryInBounds && (primaryFresh || !secondaryUsable)) {
+            // A stale primary is still used when nothing fresher exists, with its age-widened band.
             (p.price, p.updatedAt) = (primary.price, primary.updatedAt);
             confidenceBps = _confidenceBps(cfg, p.updatedAt);
         } else if (secondaryUsable) {
@@ -280,9 +313,9 @@ contract OracleRouter is IOracleRouter, AccessManaged {
             p.flags |= PriceFlags.FALLBACK_SECONDARY;
             confidenceBps = _confidenceBps(cfg, p.updatedAt);
         } else if (primary.ok) {
-            // A clamped feed (e.g. at its floor while the market falls through it): the bound is the best
-            // estimate there is, with the widest band.
-            (p.price, p.updatedAt) = (Math.min(Math.max(primary.price, cfg.minPrice), cfg.maxPrice), primary.updatedAt);
+            // Out of bounds with no alternative (e.g. a feed that broke through its floor): the feed's own
+            // answer, not the bound, with the widest band. Clamping would overvalue a collapsing asset.
+            (p.price, p.updatedAt) = (primary.price, primary.updatedAt);
             confidenceBps = cfg.maxConfidenceBps;
         } else if (st.lastGoodAt != 0) {
             (p.price, p.updatedAt) = (st.lastGoodPrice, st.lastGoodAt);
@@ -297,26 +330,32 @@ contract OracleRouter is IOracleRouter, AccessManaged {
         uint256 confidence = Math.mulDiv(p.price, confidenceBps, BPS, Math.Rounding.Ceil);
         p.lower = p.price - Math.min(confidence, p.price);
         p.upper = p.price + confidence;
-        // When both feeds are usable the band spans both, whichever is the source.
-        if (secondaryUsable && primaryInBounds) {
-            uint256 other = secondary.price;
-            p.lower = Math.min(p.lower, other - Math.min(confidence, other));
-            p.upper = Math.max(p.upper, other + confidence);
-        }
+        // The band spans every live answer, whichever is the source: a disagreeing or out-of-bounds
+        // primary and a usable secondary both widen it, so margin always sees the worse of them.
+        if (primary.ok) _widen(p, primary.price, confidence);
+        if (secondaryUsable) _widen(p, secondary.price, confidence);
+    }
+
+    /// @dev Widens `p`'s band to include `other` ± `confidence` (rounded outwards).
+    function _widen(Price memory p, uint256 other, uint256 confidence) private pure {
+        p.lower = Math.min(p.lower, other - Math.min(confidence, other));
+        p.upper = Math.max(p.upper, other + confidence);
     }
 
     function _sequencerFlags(bool strict) private view returns (uint256) {
         AggregatorV3Interface feed = _sequencerFeed;
         if (address(feed) == address(0)) return 0;
-        (bool success, bytes memory data) = address(feed).staticcall(
+        (bool success, uint256[5] memory round) = _callFeed(
+            address(feed),
             abi.encodeCall(AggregatorV3Interface.latestRoundData, ())
         );
         // A sequencer feed that cannot be read, reports down, or has no start time counts as down.
-        if (!success || data.length < 160) {
+        if (!success) {
             if (strict) revert OracleSequencerDown();
             return PriceFlags.SEQUENCER_DOWN;
         }
-        (, int256 answer, uint256 startedAt, , ) = abi.decode(data, (uint256, int256, uint256, uint256, uint256));
+        int256 answer = int256(round[1]);
+        uint256 startedAt = round[2];
         if (answer != SEQUENCER_UP || startedAt == 0 || startedAt > block.timestamp) {
             if (strict) revert OracleSequencerDown();
             return PriceFlags.SEQUENCER_DOWN;
@@ -330,12 +369,9 @@ contract OracleRouter is IOracleRouter, AccessManaged {
     }
 
     /// @dev When the breaker set off by round `r` (against its predecessor) ends; 0 if `r` is no jump.
-    function _jumpUntil(
-        AssetConfig memory cfg,
-        uint8 decimals,
-        FeedRead memory r
-    ) private view returns (uint256) {
-        if (!r.ok || r.roundId <= 1) return 0;
+    function _jumpUntil(AssetConfig memory cfg, uint8 decimals, FeedRead memory r) private view returns (uint256) {
+        // No breaker can be active for a round older than the cooldown: skip the extra feed call.
+        if (!r.ok || r.roundId <= 1 || r.updatedAt + cfg.breakerCooldown <= block.timestamp) return 0;
         FeedRead memory prev = _readRound(cfg.primary, decimals, r.roundId - 1);
         if (!prev.ok || _deviationBps(prev.price, r.price) <= cfg.jumpThresholdBps) return 0;
         return r.updatedAt + cfg.breakerCooldown;
@@ -369,15 +405,12 @@ contract OracleRouter is IOracleRouter, AccessManaged {
         uint8 decimals,
         bytes memory callData
     ) private view returns (FeedRead memory r) {
-        (bool success, bytes memory data) = address(feed).staticcall(callData);
-        if (!success || data.length < 160) {
+        (bool success, uint256[5] memory round) = _callFeed(address(feed), callData);
+        if (!success) {
             r.failure = FeedFailure.Reverted;
             return r;
         }
-        (uint256 roundId, int256 answer, , uint256 updatedAt, ) = abi.decode(
-            data,
-            (uint256, int256, uint256, uint256, uint256)
-        );
+        (uint256 roundId, int256 answer, uint256 updatedAt) = (round[0], int256(round[1]), round[3]);
         if (roundId > type(uint80).max) {
             r.failure = FeedFailure.Reverted;
             return r;
@@ -398,6 +431,21 @@ contract OracleRouter is IOracleRouter, AccessManaged {
         r.ok = true;
     }
 
+    /// @dev Static call with a gas cap that copies back at most one round (160 bytes), so neither a feed
+    /// that burns its gas nor one that returns huge data can make the caller run out of gas. Fails when
+    /// the call reverts or returns fewer than 160 bytes (including an address without code).
+    function _callFeed(
+        address feed,
+        bytes memory callData
+    ) private view returns (bool success, uint256[5] memory round) {
+        assembly ("memory-safe") {
+            success := staticcall(FEED_CALL_GAS, feed, add(callData, 0x20), mload(callData), round, ROUND_DATA_SIZE)
+            if lt(returndatasize(), ROUND_DATA_SIZE) {
+                success := 0
+            }
+        }
+    }
+
     /// @dev Rounding: down when the feed has more than 18 decimals (the band absorbs the lost digits).
     function _toWad(uint256 answer, uint8 decimals) private pure returns (uint256) {
         if (decimals == 18) return answer;
@@ -411,7 +459,8 @@ contract OracleRouter is IOracleRouter, AccessManaged {
 
     function _revertFeed(bytes32 asset, AggregatorV3Interface feed, FeedRead memory r) private pure {
         if (r.failure == FeedFailure.Reverted) revert OracleFeedReverted(asset, address(feed));
-        if (r.failure == FeedFailure.InvalidRound) revert OracleInvalidRound(asset, address(feed), r.roundId, r.updatedAt);
+        if (r.failure == FeedFailure.InvalidRound)
+            revert OracleInvalidRound(asset, address(feed), r.roundId, r.updatedAt);
         revert OracleInvalidAnswer(asset, address(feed), r.answer);
     }
 

@@ -5,11 +5,12 @@ import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManage
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
 import {ICollateralVault} from "../interfaces/ICollateralVault.sol";
-import {BucketId, BucketIdLib} from "../libraries/BucketId.sol";
+import {BucketId} from "../libraries/BucketId.sol";
 import {OutflowLimiter} from "../libraries/OutflowLimiter.sol";
 import {ParamGuard} from "../libraries/ParamGuard.sol";
 
@@ -43,12 +44,19 @@ contract CollateralVault is ICollateralVault, AccessManaged, ReentrancyGuardTran
     uint32 public constant MAX_OUTFLOW_WINDOW = 7 days;
     /// @notice Largest relative change of a cap or an outflow limit per governance action.
     uint256 public constant MAX_PARAM_STEP_BPS = 5_000;
+    /// @notice RISK may lower a token's outflow capacity to 1/16 of its listed value, no further: a limit
+    /// squeezed towards zero would push claims' payout times out of reach (DESIGN §6.7).
+    uint256 public constant MIN_CAPACITY_FRACTION = 16;
 
     /// @notice Length of a reserve epoch: each eligible tier's reserve allowance refreshes once per epoch.
     uint256 public immutable RESERVE_EPOCH_LENGTH;
 
     mapping(address token => TokenConfig) private _tokens;
-    mapping(address token => OutflowLimiter.State) private _outflows;
+    /// @dev Outflow limiter state per tier and token: each tier has its own queue, so a run on one tier
+    /// never delays another tier's exits (the tier firewall, DESIGN §6.2).
+    mapping(uint8 tier => mapping(address token => OutflowLimiter.State)) private _outflows;
+    /// @dev The outflow capacity set at listing: RISK may not lower it below 1/MIN_CAPACITY_FRACTION of this.
+    mapping(address token => uint256) private _listedOutflowCapacity;
     mapping(BucketId bucket => mapping(address token => uint256)) private _balances;
     mapping(uint8 tier => mapping(address token => TierToken)) private _tierTokens;
     mapping(uint8 tier => mapping(address token => ReserveAllowance)) private _reserveAllowances;
@@ -149,14 +157,20 @@ contract CollateralVault is ICollateralVault, AccessManaged, ReentrancyGuardTran
         if (receiver == address(0) || receiver == address(this)) revert VaultInvalidReceiver(receiver);
         TokenConfig memory cfg = _tokens[token];
         if (!cfg.listed) revert VaultTokenNotListed(token);
+        uint8 tier = bucket.tier();
 
         _debit(bucket, token, amount);
         // Cannot underflow: the tier total includes this bucket's balance, which covered `amount`.
         unchecked {
-            _tierTokens[bucket.tier()][token].total -= uint128(amount);
+            _tierTokens[tier][token].total -= uint128(amount);
         }
 
-        uint256 readyAt = _outflows[token].consume(cfg.outflowCapacity, cfg.outflowWindow, amount, block.timestamp);
+        uint256 readyAt = _outflows[tier][token].consume(
+            cfg.outflowCapacity,
+            cfg.outflowWindow,
+            amount,
+            block.timestamp
+        );
         if (readyAt == block.timestamp) {
             emit Withdrawn(bucket, token, receiver, amount);
             IERC20(token).safeTransfer(receiver, amount);
@@ -180,6 +194,7 @@ contract CollateralVault is ICollateralVault, AccessManaged, ReentrancyGuardTran
         if (amount == 0) revert VaultZeroAmount();
         if (!to.isValid()) revert VaultInvalidBucket(to);
         uint8 tier = to.tier();
+        if (_tierTokens[tier][token].depositCap == 0) revert VaultTierTokenNotEnabled(tier, token);
         uint256 epoch = reserveEpoch();
 
         ReserveAllowance storage allowance = _reserveAllowances[tier][token];
@@ -215,6 +230,7 @@ contract CollateralVault is ICollateralVault, AccessManaged, ReentrancyGuardTran
         if (decimals > MAX_TOKEN_DECIMALS) revert VaultTokenDecimalsUnsupported(token, decimals);
         _checkOutflowEnvelope(outflowCapacity, outflowWindow);
 
+        _listedOutflowCapacity[token] = outflowCapacity;
         _tokens[token] = TokenConfig({
             listed: true,
             decimals: decimals,
@@ -229,11 +245,13 @@ contract CollateralVault is ICollateralVault, AccessManaged, ReentrancyGuardTran
         TokenConfig storage cfg = _tokens[token];
         if (!cfg.listed) revert VaultTokenNotListed(token);
         _checkOutflowEnvelope(capacity, window);
+        uint256 floor = Math.ceilDiv(_listedOutflowCapacity[token], MIN_CAPACITY_FRACTION);
+        ParamGuard.checkEnvelope("outflowCapacity", capacity, floor, MAX_AMOUNT);
         ParamGuard.checkStep("outflowCapacity", cfg.outflowCapacity, capacity, MAX_PARAM_STEP_BPS);
         ParamGuard.checkStep("outflowWindow", cfg.outflowWindow, window, MAX_PARAM_STEP_BPS);
 
-        // Settle the refill so far at the old rate; claims already queued keep their payout time.
-        _outflows[token].sync(cfg.outflowCapacity, cfg.outflowWindow, block.timestamp);
+        // Claims already queued keep their payout time. The new rate applies to each tier's refill since
+        // its last outflow (as OpenZeppelin's RateLimiter does): at most one 50% step of difference.
         cfg.outflowCapacity = capacity;
         cfg.outflowWindow = window;
         emit OutflowLimitSet(token, capacity, window);
@@ -265,7 +283,14 @@ contract CollateralVault is ICollateralVault, AccessManaged, ReentrancyGuardTran
         ReserveAllowance storage allowance = _reserveAllowances[tier][token];
         // Making a tier ineligible (0) only lowers the protocol's exposure: always allowed at once.
         if (capPerEpoch != 0) {
-            ParamGuard.check("reserveCapPerEpoch", allowance.capPerEpoch, capPerEpoch, 1, MAX_AMOUNT, MAX_PARAM_STEP_BPS);
+            ParamGuard.check(
+                "reserveCapPerEpoch",
+                allowance.capPerEpoch,
+                capPerEpoch,
+                1,
+                MAX_AMOUNT,
+                MAX_PARAM_STEP_BPS
+            );
         }
         allowance.capPerEpoch = capPerEpoch;
         emit ReserveAllowanceSet(tier, token, capPerEpoch);
@@ -302,10 +327,10 @@ contract CollateralVault is ICollateralVault, AccessManaged, ReentrancyGuardTran
     }
 
     /// @inheritdoc ICollateralVault
-    function availableOutflow(address token) external view returns (uint256) {
+    function availableOutflow(uint8 tier, address token) external view returns (uint256) {
         TokenConfig memory cfg = _tokens[token];
         if (!cfg.listed) return 0;
-        return _outflows[token].availableAt(cfg.outflowCapacity, cfg.outflowWindow, block.timestamp);
+        return _outflows[tier][token].availableAt(cfg.outflowCapacity, cfg.outflowWindow, block.timestamp);
     }
 
     /// @inheritdoc ICollateralVault

@@ -150,14 +150,10 @@ describe("CollateralVault", () => {
         const f = await networkHelpers.loadFixture(fixture);
         await f.wbtc.mock!.mint(f.alice.address, 10n);
         await f.wbtc.mock!.connect(f.alice).approve(f.vaultAddress, 10n);
-        await expect(
-          f.vault.connect(f.alice).deposit(f.wbtc.address, 10n, accountBucket(f.alice.address, EDGE, 0n)),
-        )
+        await expect(f.vault.connect(f.alice).deposit(f.wbtc.address, 10n, accountBucket(f.alice.address, EDGE, 0n)))
           .to.be.revertedWithCustomError(f.vault, "VaultTierTokenNotEnabled")
           .withArgs(EDGE, f.wbtc.address);
-        await expect(
-          f.vault.connect(f.alice).deposit(f.wbtc.address, 10n, accountBucket(f.alice.address, 9, 0n)),
-        )
+        await expect(f.vault.connect(f.alice).deposit(f.wbtc.address, 10n, accountBucket(f.alice.address, 9, 0n)))
           .to.be.revertedWithCustomError(f.vault, "VaultTierTokenNotEnabled")
           .withArgs(9, f.wbtc.address);
         expect(await f.wbtc.mock!.balanceOf(f.alice.address)).to.equal(10n);
@@ -205,9 +201,7 @@ describe("CollateralVault", () => {
         const f = await networkHelpers.loadFixture(fixture);
         await f.usdc.mock!.mint(f.alice.address, 10n);
         await expectUnchanged(f, f.usdc.address, async () => {
-          await expect(
-            f.vault.connect(f.alice).deposit(f.usdc.address, 10n, accountBucket(f.alice.address, CORE, 0n)),
-          )
+          await expect(f.vault.connect(f.alice).deposit(f.usdc.address, 10n, accountBucket(f.alice.address, CORE, 0n)))
             .to.be.revertedWithCustomError(f.usdc.mock!, "ERC20InsufficientAllowance")
             .withArgs(f.vaultAddress, 0n, 10n);
         });
@@ -411,14 +405,17 @@ describe("CollateralVault", () => {
       await f.deposit(f.alice, f.weth, CORE, parseUnits("10", 18));
       const bucket = accountBucket(f.alice.address, CORE, 0n);
       const amount = parseUnits("4", 18);
-      expect(await f.vault.connect(f.controller).withdraw.staticCall(bucket, f.weth.address, amount, f.bob.address)).to.equal(0n);
+      expect(
+        await f.vault.connect(f.controller).withdraw.staticCall(bucket, f.weth.address, amount, f.bob.address),
+      ).to.equal(0n);
       await expect(f.vault.connect(f.controller).withdraw(bucket, f.weth.address, amount, f.bob.address))
         .to.emit(f.vault, "Withdrawn")
         .withArgs(bucket, f.weth.address, f.bob.address, amount);
       expect(await f.weth.mock!.balanceOf(f.bob.address)).to.equal(amount);
       expect(await f.vault.balanceOf(bucket, f.weth.address)).to.equal(parseUnits("6", 18));
       expect((await f.vault.tierTotal(CORE, f.weth.address))[0]).to.equal(parseUnits("6", 18));
-      expect(await f.vault.availableOutflow(f.weth.address)).to.equal(parseUnits("996", 18));
+      expect(await f.vault.availableOutflow(CORE, f.weth.address)).to.equal(parseUnits("996", 18));
+      expect(await f.vault.availableOutflow(PRO, f.weth.address)).to.equal(parseUnits("1000", 18));
     });
 
     it("queues an outflow over the limit as a claim with an exact payout time, first in first out", async () => {
@@ -483,6 +480,26 @@ describe("CollateralVault", () => {
       expect(await f.wbtc.mock!.balanceOf(f.alice.address)).to.equal(parseUnits("500", 8));
     });
 
+    it("keeps one queue per tier: a run on one tier never delays another tier's exits (DESIGN §6.2)", async () => {
+      const f = await networkHelpers.loadFixture(fixture);
+      await f.deposit(f.mallory, f.usdc, EDGE, parseUnits("4000000", 6));
+      await f.deposit(f.alice, f.usdc, CORE, parseUnits("1000", 6));
+      // 4M USDC leaves the edge tier against a 1M/day limit: 3 days of queue in edge.
+      const malloryBucket = accountBucket(f.mallory.address, EDGE, 0n);
+      await f.vault
+        .connect(f.controller)
+        .withdraw(malloryBucket, f.usdc.address, parseUnits("4000000", 6), f.mallory.address);
+      expect(await f.vault.availableOutflow(EDGE, f.usdc.address)).to.equal(0n);
+      // Core's exits are untouched: paid at once.
+      const aliceBucket = accountBucket(f.alice.address, CORE, 0n);
+      await expect(
+        f.vault.connect(f.controller).withdraw(aliceBucket, f.usdc.address, parseUnits("1000", 6), f.alice.address),
+      )
+        .to.emit(f.vault, "Withdrawn")
+        .withArgs(aliceBucket, f.usdc.address, f.alice.address, parseUnits("1000", 6));
+      expect(await f.vault.availableOutflow(CORE, f.usdc.address)).to.equal(parseUnits("999000", 6));
+    });
+
     it("refuses zero, overdraft, bad receivers, unknown tokens and unauthorized callers", async () => {
       const f = await networkHelpers.loadFixture(fixture);
       await f.deposit(f.alice, f.usdc, CORE, 1_000n);
@@ -517,7 +534,9 @@ describe("CollateralVault", () => {
       await f.deposit(f.alice, f.wbtc, CORE, parseUnits("100", 8));
       const bucket = accountBucket(f.alice.address, CORE, 0n);
       await f.vault.connect(f.controller).withdraw(bucket, f.wbtc.address, parseUnits("60", 8), f.alice.address);
-      await expect(f.vault.connect(f.guardian).pauseDeposits()).to.emit(f.vault, "DepositsPauseSet").withArgs(true, f.guardian.address);
+      await expect(f.vault.connect(f.guardian).pauseDeposits())
+        .to.emit(f.vault, "DepositsPauseSet")
+        .withArgs(true, f.guardian.address);
       expect(await f.vault.depositsPaused()).to.equal(true);
       await f.vault.connect(f.controller).move(bucket, settlementBucket(CORE), f.wbtc.address, 1n);
       await f.vault.connect(f.controller).withdraw(bucket, f.wbtc.address, parseUnits("1", 8), f.alice.address);
@@ -598,6 +617,10 @@ describe("CollateralVault", () => {
       await expect(f.vault.connect(f.controller).drawReserve(orphan, f.usdc.address, 1n))
         .to.be.revertedWithCustomError(f.vault, "VaultInvalidBucket")
         .withArgs(orphan);
+      // A tier that does not accept the token cannot receive it from the reserve.
+      await expect(f.vault.connect(f.controller).drawReserve(insuranceBucket(EDGE), f.weth.address, 1n))
+        .to.be.revertedWithCustomError(f.vault, "VaultTierTokenNotEnabled")
+        .withArgs(EDGE, f.weth.address);
       await expect(f.vault.connect(f.alice).drawReserve(insuranceBucket(CORE), f.usdc.address, 1n))
         .to.be.revertedWithCustomError(f.vault, "AccessManagedUnauthorized")
         .withArgs(f.alice.address);
@@ -657,7 +680,14 @@ describe("CollateralVault", () => {
       await expect(f.vault.connect(f.risk).setOutflowLimit(f.weth.address, cap / 2n, 86400))
         .to.emit(f.vault, "OutflowLimitSet")
         .withArgs(f.weth.address, cap / 2n, 86400n);
-      expect(await f.vault.availableOutflow(f.weth.address)).to.equal(cap / 2n);
+      expect(await f.vault.availableOutflow(CORE, f.weth.address)).to.equal(cap / 2n);
+      // Never below 1/16 of the listed capacity, however many steps: exits stay reachable (DESIGN §6.7).
+      await f.vault.connect(f.risk).setOutflowLimit(f.weth.address, cap / 4n, 86400);
+      await f.vault.connect(f.risk).setOutflowLimit(f.weth.address, cap / 8n, 86400);
+      await f.vault.connect(f.risk).setOutflowLimit(f.weth.address, cap / 16n, 86400);
+      await expect(f.vault.connect(f.risk).setOutflowLimit(f.weth.address, cap / 16n - 1n, 86400))
+        .to.be.revertedWithCustomError(f.vault, "ParameterOutOfEnvelope")
+        .withArgs(encodeBytes32String("outflowCapacity"), cap / 16n - 1n, cap / 16n, MAX_AMOUNT);
     });
 
     it("enableTierToken and setDepositCap: ADMIN enables once, RISK moves the cap one step at a time", async () => {

@@ -12,21 +12,35 @@ function amount(value: bigint, decimals: number, digits = 2): string {
 /** Renders a foundation status as readable terminal tables. */
 export function renderFoundationStatus(status: FoundationStatus, decimalsOf: (symbol: string) => number): string {
   const tiers = new Table({
-    head: ["tier", "token", "deposited", "deposit cap", "used", "reserve available"],
-    colAligns: ["left", "left", "right", "right", "right", "right"],
+    head: ["tier", "token", "deposited", "deposit cap", "used", "outflow now", "reserve available"],
+    colAligns: ["left", "left", "right", "right", "right", "right", "right"],
   });
   for (const t of status.tiers) {
     const dec = decimalsOf(t.token);
     const used = t.depositCap === 0n ? 0 : Number((t.total * 10_000n) / t.depositCap) / 100;
-    tiers.push([`${t.tier} ${t.tierName}`, t.token, amount(t.total, dec), amount(t.depositCap, dec, 0), `${used.toFixed(2)}%`, amount(t.reserveAvailable, dec)]);
+    tiers.push([
+      `${t.tier} ${t.tierName}`,
+      t.token,
+      amount(t.total, dec),
+      amount(t.depositCap, dec, 0),
+      `${used.toFixed(2)}%`,
+      amount(t.outflowAvailable, dec),
+      amount(t.reserveAvailable, dec),
+    ]);
   }
 
   const custody = new Table({
-    head: ["token", "vault balance", "ledger + reserve + claims", "queued claims", "outflow now", "solvent (§6.1)"],
-    colAligns: ["left", "right", "right", "right", "right", "center"],
+    head: ["token", "vault balance", "ledger + reserve + claims", "queued claims", "solvent (§6.1)"],
+    colAligns: ["left", "right", "right", "right", "center"],
   });
   for (const c of status.custody) {
-    custody.push([c.token, amount(c.vaultBalance, c.decimals), amount(c.ledgerTotal, c.decimals), amount(c.queued, c.decimals), amount(c.outflowAvailable, c.decimals), c.solvent ? "yes" : "NO"]);
+    custody.push([
+      c.token,
+      amount(c.vaultBalance, c.decimals),
+      amount(c.ledgerTotal, c.decimals),
+      amount(c.queued, c.decimals),
+      c.solvent ? "yes" : "NO",
+    ]);
   }
 
   const prices = new Table({
@@ -34,7 +48,13 @@ export function renderFoundationStatus(status: FoundationStatus, decimalsOf: (sy
     colAligns: ["left", "right", "right", "left", "center"],
   });
   for (const p of status.prices) {
-    prices.push([p.asset, amount(p.price, 18), `${amount(p.lower, 18)} – ${amount(p.upper, 18)}`, p.flags.length === 0 ? "OK" : p.flags.join(", "), p.riskIncreaseAllowed ? "allowed" : "blocked"]);
+    prices.push([
+      p.asset,
+      amount(p.price, 18),
+      `${amount(p.lower, 18)} – ${amount(p.upper, 18)}`,
+      p.flags.length === 0 ? "OK" : p.flags.join(", "),
+      p.riskIncreaseAllowed ? "allowed" : "blocked",
+    ]);
   }
 
   return [

@@ -9,6 +9,8 @@ export interface TierTokenStatus {
   total: bigint;
   depositCap: bigint;
   reserveAvailable: bigint;
+  /** What may leave this tier at once (each tier has its own outflow limiter per token). */
+  outflowAvailable: bigint;
 }
 
 /** The vault's custody of one token, and whether its solvency invariant (DESIGN §6.1) holds. */
@@ -19,7 +21,6 @@ export interface TokenCustodyStatus {
   ledgerTotal: bigint;
   reserve: bigint;
   queued: bigint;
-  outflowAvailable: bigint;
   solvent: boolean;
 }
 
@@ -49,7 +50,16 @@ export async function readFoundationStatus(d: FoundationDeployment): Promise<Fou
       const token = d.tokens[dep.token]!;
       const [total, depositCap] = await d.vault.tierTotal(tier.id, token.address);
       const reserveAvailable = await d.vault.reserveAvailable(tier.id, token.address);
-      tiers.push({ tier: tier.id, tierName: tier.name, token: token.symbol, total, depositCap, reserveAvailable });
+      const outflowAvailable = await d.vault.availableOutflow(tier.id, token.address);
+      tiers.push({
+        tier: tier.id,
+        tierName: tier.name,
+        token: token.symbol,
+        total,
+        depositCap,
+        reserveAvailable,
+        outflowAvailable,
+      });
       ledgerByToken.set(token.symbol, (ledgerByToken.get(token.symbol) ?? 0n) + total);
     }
   }
@@ -58,11 +68,10 @@ export async function readFoundationStatus(d: FoundationDeployment): Promise<Fou
   const vaultAddress = await d.vault.getAddress();
   for (const token of Object.values(d.tokens)) {
     if (token.mock === undefined) continue;
-    const [vaultBalance, reserve, queued, outflowAvailable] = await Promise.all([
+    const [vaultBalance, reserve, queued] = await Promise.all([
       token.mock.balanceOf(vaultAddress),
       d.vault.reserveBalance(token.address),
       d.vault.totalQueued(token.address),
-      d.vault.availableOutflow(token.address),
     ]);
     const ledgerTotal = (ledgerByToken.get(token.symbol) ?? 0n) + reserve + queued;
     custody.push({
@@ -72,7 +81,6 @@ export async function readFoundationStatus(d: FoundationDeployment): Promise<Fou
       ledgerTotal,
       reserve,
       queued,
-      outflowAvailable,
       solvent: ledgerTotal <= vaultBalance,
     });
   }

@@ -10,7 +10,7 @@ import { z } from "zod";
 const address = z.string().refine((v) => isAddress(v), { message: "must be a 0x-prefixed 20-byte address" });
 const decimalString = z
   .string()
-  .regex(/^\d+(\.\d+)?$/, { message: "must be a non-negative decimal number written as a string, e.g. \"1000.5\"" });
+  .regex(/^\d+(\.\d+)?$/, { message: 'must be a non-negative decimal number written as a string, e.g. "1000.5"' });
 const seconds = z.number().int().nonnegative();
 const bps = z.number().int().min(0).max(10_000);
 
@@ -84,9 +84,7 @@ export const foundationConfigSchema = z
     tokens: z.array(tokenSchema).min(1),
     assets: z.array(assetSchema).min(1),
     tiers: z.array(tierSchema).min(1),
-    sequencer: z
-      .object({ feed: feedSchema.optional(), gracePeriodSeconds: seconds.max(86400) })
-      .optional(),
+    sequencer: z.object({ feed: feedSchema.optional(), gracePeriodSeconds: seconds.max(86400) }).optional(),
     roles: roleHoldersSchema.default({}),
     delays: delaysSchema,
   })

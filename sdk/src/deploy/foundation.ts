@@ -1,4 +1,4 @@
-import { encodeBytes32String, parseUnits, type Signer } from "ethers";
+import { encodeBytes32String, parseUnits, type Interface, type Signer } from "ethers";
 
 import {
   CollateralVault__factory,
@@ -104,11 +104,7 @@ export async function deployFoundation(
       token = { symbol: t.symbol, address: t.address!, decimals: Number(await existing.decimals()) };
     }
     await (
-      await vault.listToken(
-        token.address,
-        parseUnits(t.outflowCapacity, token.decimals),
-        t.outflowWindowSeconds,
-      )
+      await vault.listToken(token.address, parseUnits(t.outflowCapacity, token.decimals), t.outflowWindowSeconds)
     ).wait();
     tokens[t.symbol] = token;
   }
@@ -206,6 +202,10 @@ export async function wireRoles(
   for (const [name, label] of Object.entries(ROLE_LABELS) as [RoleName, string][]) {
     if (name !== "ADMIN") await (await manager.labelRole(Role[name], label)).wait();
   }
+  // GUARDIAN may cancel operations scheduled by RISK and ORACLE members (AccessManager role guardian).
+  for (const role of ["RISK", "ORACLE"] as const) {
+    await (await manager.setRoleGuardian(Role[role], Role.GUARDIAN)).wait();
+  }
   for (const [moduleName, functions] of Object.entries(FUNCTION_ROLES) as [
     keyof typeof modules,
     Record<string, RoleName>,
@@ -213,7 +213,7 @@ export async function wireRoles(
     const target = modules[moduleName];
     const byRole = new Map<RoleName, string[]>();
     for (const [fn, role] of Object.entries(functions)) {
-      const fragment = target.interface.getFunction(fn);
+      const fragment = (target.interface as Interface).getFunction(fn);
       if (fragment === null) throw new Error(`FUNCTION_ROLES names ${moduleName}.${fn}, which the contract lacks`);
       byRole.set(role, [...(byRole.get(role) ?? []), fragment.selector]);
     }
