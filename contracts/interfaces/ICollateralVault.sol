@@ -26,12 +26,14 @@ interface ICollateralVault {
         uint128 outflowCapacity;
     }
 
-    /// @notice A withdrawal over the outflow limit, payable to `receiver` from `readyAt` on.
+    /// @notice A withdrawal over the outflow limit, payable to `receiver` from `readyAt` on. `owner` is the
+    /// owner of the bucket it left, who may redirect it as well as the receiver.
     struct Claim {
         uint128 amount;
         uint48 readyAt;
         address receiver;
         address token;
+        address owner;
     }
 
     // ---------------------------------------------------------------- errors
@@ -70,8 +72,8 @@ interface ICollateralVault {
     error VaultClaimNotFound(uint256 claimId);
     /// @notice The claim is payable only from `readyAt`.
     error VaultClaimNotReady(uint256 claimId, uint256 readyAt);
-    /// @notice Only the claim's receiver may redirect it.
-    error VaultNotClaimReceiver(uint256 claimId, address caller);
+    /// @notice Only the claim's receiver or the owner of the bucket it left may redirect it.
+    error VaultClaimRedirectNotAllowed(uint256 claimId, address caller);
     /// @notice The protocol reserve holds less than the amount to draw.
     error VaultReserveInsufficient(address token, uint256 available, uint256 needed);
     /// @notice The tier may draw at most `remaining` more from the reserve in the current epoch.
@@ -105,13 +107,19 @@ interface ICollateralVault {
     /// @notice `token` was listed with `decimals` and its outflow limit.
     event TokenListed(address indexed token, uint8 decimals, uint256 outflowCapacity, uint256 outflowWindow);
     /// @notice The outflow limit of `token` changed.
-    event OutflowLimitSet(address indexed token, uint256 capacity, uint256 window);
+    event OutflowLimitSet(
+        address indexed token,
+        uint256 oldCapacity,
+        uint256 oldWindow,
+        uint256 capacity,
+        uint256 window
+    );
     /// @notice `tier` accepts `token` from now on, up to `depositCap`.
     event TierTokenEnabled(uint8 indexed tier, address indexed token, uint256 depositCap);
     /// @notice The deposit cap of `token` in `tier` changed.
     event DepositCapSet(uint8 indexed tier, address indexed token, uint256 oldCap, uint256 newCap);
     /// @notice `tier` may draw up to `capPerEpoch` of `token` from the reserve per epoch (0: not eligible).
-    event ReserveAllowanceSet(uint8 indexed tier, address indexed token, uint256 capPerEpoch);
+    event ReserveAllowanceSet(uint8 indexed tier, address indexed token, uint256 oldCapPerEpoch, uint256 capPerEpoch);
     /// @notice Deposits were paused (`paused`) or resumed.
     event DepositsPauseSet(bool paused, address indexed by);
 
@@ -129,7 +137,8 @@ interface ICollateralVault {
     /// @notice Pays claim `claimId` to its receiver. Anyone may call it once the claim is ready.
     function payClaim(uint256 claimId) external;
 
-    /// @notice Lets the receiver of claim `claimId` redirect it, e.g. after being blocklisted by the token.
+    /// @notice Lets the receiver of claim `claimId`, or the owner of the bucket it left, redirect it (e.g. after
+    /// the receiver was blocklisted by the token).
     function setClaimReceiver(uint256 claimId, address newReceiver) external;
 
     // ---------------------------------------------------------------- controller (the clearing house)
@@ -209,4 +218,9 @@ interface ICollateralVault {
 
     /// @notice Whether deposits are paused.
     function depositsPaused() external view returns (bool);
+
+    /// @notice Whether a vault call is in progress (its reentrancy guard is entered). Integrations that
+    /// read ledger balances from a token callback must refuse to act while it is: mid-deposit, a credit
+    /// may not be backed by tokens yet.
+    function isLocked() external view returns (bool);
 }

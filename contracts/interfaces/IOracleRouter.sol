@@ -72,9 +72,9 @@ interface IOracleRouter {
     error OracleUnknownAsset(bytes32 asset);
     /// @notice The asset is configured already.
     error OracleAssetAlreadyListed(bytes32 asset);
-    /// @notice The feed's call reverted or returned malformed data.
+    /// @notice The feed's call reverted or returned malformed data (`asset` is 0 for the sequencer feed).
     error OracleFeedReverted(bytes32 asset, address feed);
-    /// @notice The feed returned a zero or negative answer.
+    /// @notice The feed returned a zero or negative answer, or one above the hard ceiling of 1e36 (WAD).
     error OracleInvalidAnswer(bytes32 asset, address feed, int256 answer);
     /// @notice The feed returned a round with id 0, `updatedAt` 0 or `updatedAt` in the future.
     error OracleInvalidRound(bytes32 asset, address feed, uint80 roundId, uint256 updatedAt);
@@ -153,10 +153,12 @@ interface IOracleRouter {
     function listAsset(bytes32 asset, AssetConfig calldata config) external;
 
     /// @notice Replaces the feeds of `asset` (ORACLE). The new primary must answer, in bounds, within
-    /// `maxDeviationBps` of the current price: the max step of a feed change.
+    /// `maxDeviationBps` of the current price when that price is sound (the max step of a feed change); a
+    /// new secondary must answer in bounds and agree with the new primary. At most once per cooldown.
     function setFeeds(bytes32 asset, AggregatorV3Interface primary, AggregatorV3Interface secondary) external;
 
-    /// @notice Changes the numeric parameters of `asset` (RISK), each within its envelope and one step.
+    /// @notice Changes the numeric parameters of `asset` (RISK), each within its envelope and one step
+    /// (50% of its value, or a small absolute step where larger), at most once per cooldown.
     /// The feeds in `config` must equal the current ones.
     function setAssetParams(bytes32 asset, AssetConfig calldata config) external;
 

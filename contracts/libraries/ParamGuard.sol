@@ -2,14 +2,19 @@
 pragma solidity 0.8.28;
 
 /// @title ParamGuard
-/// @notice Hard envelopes and per-change step limits for governance parameters.
-/// @dev Envelopes are constants of each module: governance can move a parameter only inside them, and
-/// by at most one step per change, so a compromised or careless role cannot make a cliff-edge change.
+/// @notice Hard envelopes, per-change step limits and a minimum interval between changes, for governance
+/// parameters.
+/// @dev Envelopes are constants of each module: governance can move a parameter only inside them, by at
+/// most one step per change, and at most once per cooldown, so neither a compromised role nor a batch of
+/// scheduled operations executed in one block can make a cliff-edge change.
 library ParamGuard {
     /// @notice `value` of parameter `param` lies outside its hard envelope `[min, max]`.
     error ParameterOutOfEnvelope(bytes32 param, uint256 value, uint256 min, uint256 max);
-    /// @notice A change of `param` from `oldValue` to `newValue` exceeds the largest step allowed per change.
-    error ParameterStepTooLarge(bytes32 param, uint256 oldValue, uint256 newValue, uint256 maxStepBps);
+    /// @notice A change of `param` from `oldValue` to `newValue` exceeds the largest step allowed per change:
+    /// `maxStepBps` of the old value, or `minStep` when that is larger.
+    error ParameterStepTooLarge(bytes32 param, uint256 oldValue, uint256 newValue, uint256 maxStepBps, uint256 minStep);
+    /// @notice The parameter group `key` changed less than a cooldown ago; it may change again at `nextAllowedAt`.
+    error ParameterChangeTooSoon(bytes32 key, uint256 nextAllowedAt);
 
     uint256 internal constant BPS = 10_000;
 
@@ -18,26 +23,40 @@ library ParamGuard {
         if (value < min || value > max) revert ParameterOutOfEnvelope(param, value, min, max);
     }
 
-    /// @notice Reverts unless `newValue` is within `maxStepBps` of `oldValue` (relative to `oldValue`).
-    /// @dev A parameter that was never set (`oldValue == 0`) takes its first value freely: initial values
-    /// come with the listing, which is an ADMIN action under the longest delay.
-    function checkStep(bytes32 param, uint256 oldValue, uint256 newValue, uint256 maxStepBps) internal pure {
-        if (oldValue == 0) return;
+    /// @notice Reverts unless `newValue` differs from `oldValue` by at most `maxStepBps` of `oldValue`, or by
+    /// `minStep` (an absolute floor, so that small and zero values can still move).
+    function checkStep(
+        bytes32 param,
+        uint256 oldValue,
+        uint256 newValue,
+        uint256 maxStepBps,
+        uint256 minStep
+    ) internal pure {
         uint256 diff = newValue > oldValue ? newValue - oldValue : oldValue - newValue;
-        // Rounding: the allowed step rounds down (stricter for governance).
-        if (diff > (oldValue * maxStepBps) / BPS) revert ParameterStepTooLarge(param, oldValue, newValue, maxStepBps);
+        // Rounding: the relative step rounds down (stricter for governance).
+        uint256 allowed = (oldValue * maxStepBps) / BPS;
+        if (allowed < minStep) allowed = minStep;
+        if (diff > allowed) revert ParameterStepTooLarge(param, oldValue, newValue, maxStepBps, minStep);
     }
 
-    /// @notice Both checks at once.
+    /// @notice Envelope and step at once.
     function check(
         bytes32 param,
         uint256 oldValue,
         uint256 newValue,
         uint256 min,
         uint256 max,
-        uint256 maxStepBps
+        uint256 maxStepBps,
+        uint256 minStep
     ) internal pure {
         checkEnvelope(param, newValue, min, max);
-        checkStep(param, oldValue, newValue, maxStepBps);
+        checkStep(param, oldValue, newValue, maxStepBps, minStep);
+    }
+
+    /// @notice Reverts if the parameter group `key` changed less than `cooldown` ago, then records this change.
+    function checkCooldown(mapping(bytes32 => uint256) storage lastChange, bytes32 key, uint256 cooldown) internal {
+        uint256 last = lastChange[key];
+        if (last != 0 && block.timestamp < last + cooldown) revert ParameterChangeTooSoon(key, last + cooldown);
+        lastChange[key] = block.timestamp;
     }
 }

@@ -5,6 +5,8 @@ pragma solidity 0.8.28;
 contract ReentrancyAttacker {
     address public victim;
     bytes public payload;
+    /// @notice What the last successful replayed call returned (lets tests observe state mid-call).
+    bytes public lastReturn;
 
     function arm(address victim_, bytes calldata payload_) external {
         victim = victim_;
@@ -19,5 +21,6 @@ contract ReentrancyAttacker {
                 revert(add(data, 32), mload(data))
             }
         }
+        lastReturn = data;
     }
 }

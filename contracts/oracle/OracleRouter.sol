@@ -61,6 +61,8 @@ contract OracleRouter is IOracleRouter, AccessManaged {
     uint256 public constant MAX_GRACE_PERIOD = 1 days;
     /// @notice Largest relative change of a numeric parameter per governance action.
     uint256 public constant MAX_PARAM_STEP_BPS = 5_000;
+    /// @notice Shortest interval between two parameter or feed changes of one asset.
+    uint256 public constant PARAM_COOLDOWN = 1 days;
 
     /// @dev Gas forwarded to one feed call. A Chainlink proxy read costs ~10-30k; the cap keeps a feed
     /// that burns its gas from starving the "never reverts" liquidation read of the gas it needs.
@@ -81,6 +83,7 @@ contract OracleRouter is IOracleRouter, AccessManaged {
 
     mapping(bytes32 asset => AssetConfig) private _configs;
     mapping(bytes32 asset => AssetState) private _states;
+    mapping(bytes32 key => uint256) private _lastParamChange;
     AggregatorV3Interface private _sequencerFeed;
     uint32 private _gracePeriod;
 
@@ -142,7 +145,7 @@ contract OracleRouter is IOracleRouter, AccessManaged {
         }
         if (p.flags & PriceFlags.CIRCUIT_BREAKER != 0) {
             FeedRead memory latest = _readLatest(_configs[asset].primary, st.primaryDecimals);
-            uint256 until = _jumpUntil(_configs[asset], st.primaryDecimals, latest);
+            uint256 until = _jumpUntil(_configs[asset], st, latest);
             if (until > st.breakerUntil) {
                 st.breakerUntil = uint48(until);
                 emit CircuitBreakerTripped(asset, latest.roundId, until);
@@ -155,7 +158,7 @@ contract OracleRouter is IOracleRouter, AccessManaged {
         AssetConfig memory cfg = _requireAsset(asset);
         AssetState storage st = _states[asset];
         FeedRead memory r = _readRound(cfg.primary, st.primaryDecimals, roundId);
-        uint256 until = _jumpUntil(cfg, st.primaryDecimals, r);
+        uint256 until = _jumpUntil(cfg, st, r);
         if (until <= block.timestamp) revert OracleNoJump(asset, roundId);
         if (until > st.breakerUntil) {
             st.breakerUntil = uint48(until); // updatedAt + cooldown, both bounded
@@ -170,8 +173,8 @@ contract OracleRouter is IOracleRouter, AccessManaged {
         if (address(_configs[asset].primary) != address(0)) revert OracleAssetAlreadyListed(asset);
         _checkEnvelopes(config);
         AssetState storage st = _states[asset];
-        st.primaryDecimals = _feedDecimals(config.primary);
-        st.secondaryDecimals = address(config.secondary) == address(0) ? 0 : _feedDecimals(config.secondary);
+        st.primaryDecimals = _feedDecimals(asset, config.primary);
+        st.secondaryDecimals = address(config.secondary) == address(0) ? 0 : _feedDecimals(asset, config.secondary);
         _configs[asset] = config;
         uint256 primaryPrice = _requireSaneFeed(asset, config.primary, st.primaryDecimals, config);
         if (address(config.secondary) != address(0)) {
@@ -190,12 +193,13 @@ contract OracleRouter is IOracleRouter, AccessManaged {
         AggregatorV3Interface secondary
     ) external restricted {
         AssetConfig memory cfg = _requireAsset(asset);
+        ParamGuard.checkCooldown(_lastParamChange, keccak256(abi.encode("feeds", asset)), PARAM_COOLDOWN);
         // Reference for the step check: the current price as the liquidation read sees it.
         Price memory current = _read(asset, false);
 
         AssetState storage st = _states[asset];
-        uint8 primaryDecimals = _feedDecimals(primary);
-        uint8 secondaryDecimals = address(secondary) == address(0) ? 0 : _feedDecimals(secondary);
+        uint8 primaryDecimals = _feedDecimals(asset, primary);
+        uint8 secondaryDecimals = address(secondary) == address(0) ? 0 : _feedDecimals(asset, secondary);
         uint256 newPrice = _requireSaneFeed(asset, primary, primaryDecimals, cfg);
         // The max step of a feed change: the new feed must agree with a sound current price. A stale,
         // broken or fallback price is no reference (replacing such a feed is the point of the change).
@@ -222,17 +226,21 @@ contract OracleRouter is IOracleRouter, AccessManaged {
         AssetConfig memory old = _requireAsset(asset);
         if (config.primary != old.primary || config.secondary != old.secondary) revert OracleFeedsImmutableHere(asset);
         _checkEnvelopes(config);
+        // Each parameter moves by at most 50% of its value, or by a small absolute step where that is
+        // larger (so that zero and small values can move at all), and the asset's parameters change at
+        // most once per PARAM_COOLDOWN.
         uint256 step = MAX_PARAM_STEP_BPS;
-        ParamGuard.checkStep("primaryMaxAge", old.primaryMaxAge, config.primaryMaxAge, step);
-        ParamGuard.checkStep("secondaryMaxAge", old.secondaryMaxAge, config.secondaryMaxAge, step);
-        ParamGuard.checkStep("maxDeviationBps", old.maxDeviationBps, config.maxDeviationBps, step);
-        ParamGuard.checkStep("minPrice", old.minPrice, config.minPrice, step);
-        ParamGuard.checkStep("maxPrice", old.maxPrice, config.maxPrice, step);
-        ParamGuard.checkStep("jumpThresholdBps", old.jumpThresholdBps, config.jumpThresholdBps, step);
-        ParamGuard.checkStep("breakerCooldown", old.breakerCooldown, config.breakerCooldown, step);
-        ParamGuard.checkStep("baseConfidenceBps", old.baseConfidenceBps, config.baseConfidenceBps, step);
-        ParamGuard.checkStep("confidenceBpsPerHour", old.confidenceBpsPerHour, config.confidenceBpsPerHour, step);
-        ParamGuard.checkStep("maxConfidenceBps", old.maxConfidenceBps, config.maxConfidenceBps, step);
+        ParamGuard.checkStep("primaryMaxAge", old.primaryMaxAge, config.primaryMaxAge, step, 1 minutes);
+        ParamGuard.checkStep("secondaryMaxAge", old.secondaryMaxAge, config.secondaryMaxAge, step, 1 minutes);
+        ParamGuard.checkStep("maxDeviationBps", old.maxDeviationBps, config.maxDeviationBps, step, 10);
+        ParamGuard.checkStep("minPrice", old.minPrice, config.minPrice, step, 1);
+        ParamGuard.checkStep("maxPrice", old.maxPrice, config.maxPrice, step, 1);
+        ParamGuard.checkStep("jumpThresholdBps", old.jumpThresholdBps, config.jumpThresholdBps, step, 100);
+        ParamGuard.checkStep("breakerCooldown", old.breakerCooldown, config.breakerCooldown, step, 1 minutes);
+        ParamGuard.checkStep("baseConfidenceBps", old.baseConfidenceBps, config.baseConfidenceBps, step, 5);
+        ParamGuard.checkStep("confidenceBpsPerHour", old.confidenceBpsPerHour, config.confidenceBpsPerHour, step, 10);
+        ParamGuard.checkStep("maxConfidenceBps", old.maxConfidenceBps, config.maxConfidenceBps, step, 100);
+        ParamGuard.checkCooldown(_lastParamChange, keccak256(abi.encode("assetParams", asset)), PARAM_COOLDOWN);
         _configs[asset] = config;
         emit AssetConfigured(asset, config);
     }
@@ -274,7 +282,7 @@ contract OracleRouter is IOracleRouter, AccessManaged {
                 if (strict) revert OracleStalePrice(asset, address(cfg.primary), primary.updatedAt, cfg.primaryMaxAge);
                 p.flags |= PriceFlags.STALE;
             }
-            uint256 breakerUntil = Math.max(st.breakerUntil, _jumpUntil(cfg, st.primaryDecimals, primary));
+            uint256 breakerUntil = Math.max(st.breakerUntil, _jumpUntil(cfg, st, primary));
             if (block.timestamp < breakerUntil) {
                 if (strict) revert OracleCircuitBreakerActive(asset, breakerUntil);
                 p.flags |= PriceFlags.CIRCUIT_BREAKER;
@@ -304,6 +312,7 @@ contract OracleRouter is IOracleRouter, AccessManaged {
 
         // Choose the source, most trustworthy first.
         uint256 confidenceBps;
+        bool outOfBoundsSource;
         if (primaryInBounds && (primaryFresh || !secondaryUsable)) {
             // A stale primary is still used when nothing fresher exists, with its age-widened band.
             (p.price, p.updatedAt) = (primary.price, primary.updatedAt);
@@ -317,6 +326,7 @@ contract OracleRouter is IOracleRouter, AccessManaged {
             // answer, not the bound, with the widest band. Clamping would overvalue a collapsing asset.
             (p.price, p.updatedAt) = (primary.price, primary.updatedAt);
             confidenceBps = cfg.maxConfidenceBps;
+            outOfBoundsSource = true;
         } else if (st.lastGoodAt != 0) {
             (p.price, p.updatedAt) = (st.lastGoodPrice, st.lastGoodAt);
             p.flags |= PriceFlags.FALLBACK_LAST_GOOD;
@@ -330,10 +340,14 @@ contract OracleRouter is IOracleRouter, AccessManaged {
         uint256 confidence = Math.mulDiv(p.price, confidenceBps, BPS, Math.Rounding.Ceil);
         p.lower = p.price - Math.min(confidence, p.price);
         p.upper = p.price + confidence;
-        // The band spans every live answer, whichever is the source: a disagreeing or out-of-bounds
-        // primary and a usable secondary both widen it, so margin always sees the worse of them.
-        if (primary.ok) _widen(p, primary.price, confidence);
+        // The band spans every plausible answer, whichever is the source: an in-bounds primary (stale or
+        // disagreeing) and a usable secondary both widen it, so margin sees the worse of them. An answer
+        // outside the bounds is implausible and widens nothing when an alternative exists; used alone, its
+        // band reaches from it to the bound it broke through (a floor-clamped feed may hide a lower price,
+        // an absurd high one must not inflate collateral).
+        if (primaryInBounds) _widen(p, primary.price, confidence);
         if (secondaryUsable) _widen(p, secondary.price, confidence);
+        if (outOfBoundsSource) _widen(p, p.price < cfg.minPrice ? cfg.minPrice : cfg.maxPrice, confidence);
     }
 
     /// @dev Widens `p`'s band to include `other` ± `confidence` (rounded outwards).
@@ -368,12 +382,23 @@ contract OracleRouter is IOracleRouter, AccessManaged {
         return 0;
     }
 
-    /// @dev When the breaker set off by round `r` (against its predecessor) ends; 0 if `r` is no jump.
-    function _jumpUntil(AssetConfig memory cfg, uint8 decimals, FeedRead memory r) private view returns (uint256) {
+    /// @dev When the breaker set off by round `r` ends; 0 if `r` is no jump. `r` is compared with its
+    /// predecessor; where that cannot be read (the first round of a new proxy phase, after an aggregator
+    /// upgrade), with the last good price recorded before `r`.
+    function _jumpUntil(
+        AssetConfig memory cfg,
+        AssetState memory st,
+        FeedRead memory r
+    ) private view returns (uint256) {
         // No breaker can be active for a round older than the cooldown: skip the extra feed call.
-        if (!r.ok || r.roundId <= 1 || r.updatedAt + cfg.breakerCooldown <= block.timestamp) return 0;
-        FeedRead memory prev = _readRound(cfg.primary, decimals, r.roundId - 1);
-        if (!prev.ok || _deviationBps(prev.price, r.price) <= cfg.jumpThresholdBps) return 0;
+        if (!r.ok || r.updatedAt + cfg.breakerCooldown <= block.timestamp) return 0;
+        uint256 reference_;
+        if (r.roundId > 1) {
+            FeedRead memory prev = _readRound(cfg.primary, st.primaryDecimals, r.roundId - 1);
+            if (prev.ok) reference_ = prev.price;
+        }
+        if (reference_ == 0 && st.lastGoodAt != 0 && st.lastGoodAt < r.updatedAt) reference_ = st.lastGoodPrice;
+        if (reference_ == 0 || _deviationBps(reference_, r.price) <= cfg.jumpThresholdBps) return 0;
         return r.updatedAt + cfg.breakerCooldown;
     }
 
@@ -424,7 +449,8 @@ contract OracleRouter is IOracleRouter, AccessManaged {
         }
         // A positive int256 fits a uint256.
         r.price = answer > 0 ? _toWad(uint256(answer), decimals) : 0;
-        if (r.price == 0) {
+        // Above the hard ceiling no asset is plausible; it also keeps every band computation from overflowing.
+        if (r.price == 0 || r.price > MAX_PRICE) {
             r.failure = FeedFailure.InvalidAnswer;
             return r;
         }
@@ -477,12 +503,12 @@ contract OracleRouter is IOracleRouter, AccessManaged {
         return Math.mulDiv(diff, BPS, reference_, Math.Rounding.Ceil);
     }
 
-    function _feedDecimals(AggregatorV3Interface feed) private view returns (uint8 decimals) {
-        if (address(feed).code.length == 0) revert OracleFeedReverted(bytes32(0), address(feed));
+    function _feedDecimals(bytes32 asset, AggregatorV3Interface feed) private view returns (uint8 decimals) {
+        if (address(feed).code.length == 0) revert OracleFeedReverted(asset, address(feed));
         try feed.decimals() returns (uint8 d) {
             decimals = d;
         } catch {
-            revert OracleFeedReverted(bytes32(0), address(feed));
+            revert OracleFeedReverted(asset, address(feed));
         }
         if (decimals > MAX_FEED_DECIMALS) revert OracleUnsupportedDecimals(address(feed), decimals);
     }

@@ -47,6 +47,9 @@ contract CollateralVault is ICollateralVault, AccessManaged, ReentrancyGuardTran
     /// @notice RISK may lower a token's outflow capacity to 1/16 of its listed value, no further: a limit
     /// squeezed towards zero would push claims' payout times out of reach (DESIGN §6.7).
     uint256 public constant MIN_CAPACITY_FRACTION = 16;
+    /// @notice Shortest interval between two changes of one parameter group (e.g. one tier's cap of one
+    /// token), so that a batch of scheduled steps cannot all execute in one block.
+    uint256 public constant PARAM_COOLDOWN = 1 days;
 
     /// @notice Length of a reserve epoch: each eligible tier's reserve allowance refreshes once per epoch.
     uint256 public immutable RESERVE_EPOCH_LENGTH;
@@ -61,7 +64,11 @@ contract CollateralVault is ICollateralVault, AccessManaged, ReentrancyGuardTran
     mapping(uint8 tier => mapping(address token => TierToken)) private _tierTokens;
     mapping(uint8 tier => mapping(address token => ReserveAllowance)) private _reserveAllowances;
     mapping(address token => uint256) private _reserve;
+    /// @dev Latest payout time handed out per tier and token: later claims never become payable earlier,
+    /// even after the capacity was raised (first in, first out).
+    mapping(uint8 tier => mapping(address token => uint256)) private _lastReadyAt;
     mapping(uint256 claimId => Claim) private _claims;
+    mapping(bytes32 key => uint256) private _lastParamChange;
     mapping(address token => uint256) private _totalQueued;
     uint256 private _lastClaimId;
     bool private _depositsPaused;
@@ -125,7 +132,9 @@ contract CollateralVault is ICollateralVault, AccessManaged, ReentrancyGuardTran
         Claim storage c = _claims[claimId];
         if (c.amount == 0) revert VaultClaimNotFound(claimId);
         address oldReceiver = c.receiver;
-        if (msg.sender != oldReceiver) revert VaultNotClaimReceiver(claimId, msg.sender);
+        // The bucket's owner may redirect too: a receiver contract that cannot call this must not strand it.
+        if (msg.sender != oldReceiver && msg.sender != c.owner)
+            revert VaultClaimRedirectNotAllowed(claimId, msg.sender);
         if (newReceiver == address(0)) revert VaultInvalidReceiver(newReceiver);
         c.receiver = newReceiver;
         emit ClaimReceiverChanged(claimId, oldReceiver, newReceiver);
@@ -171,19 +180,26 @@ contract CollateralVault is ICollateralVault, AccessManaged, ReentrancyGuardTran
             amount,
             block.timestamp
         );
+        // First in, first out: nothing leaves a tier ahead of a claim queued before it, even after the
+        // capacity was raised (which shortens the wait computed for later outflows, not for earlier ones).
+        uint256 lastReadyAt = _lastReadyAt[tier][token];
+        if (readyAt < lastReadyAt) readyAt = lastReadyAt;
         if (readyAt == block.timestamp) {
             emit Withdrawn(bucket, token, receiver, amount);
             IERC20(token).safeTransfer(receiver, amount);
             return 0;
         }
 
+        _lastReadyAt[tier][token] = readyAt;
         claimId = ++_lastClaimId;
-        // amount <= a ledger balance <= MAX_AMOUNT; readyAt is a timestamp plus a bounded wait.
+        // amount <= a ledger balance <= MAX_AMOUNT; readyAt is a timestamp plus a wait bounded by the
+        // capacity floor (MIN_CAPACITY_FRACTION), far below 2^48.
         _claims[claimId] = Claim({
             amount: uint128(amount),
             readyAt: SafeCast.toUint48(readyAt),
             receiver: receiver,
-            token: token
+            token: token,
+            owner: bucket.owner()
         });
         _totalQueued[token] += amount;
         emit WithdrawalQueued(claimId, bucket, token, receiver, amount, readyAt);
@@ -247,14 +263,16 @@ contract CollateralVault is ICollateralVault, AccessManaged, ReentrancyGuardTran
         _checkOutflowEnvelope(capacity, window);
         uint256 floor = Math.ceilDiv(_listedOutflowCapacity[token], MIN_CAPACITY_FRACTION);
         ParamGuard.checkEnvelope("outflowCapacity", capacity, floor, MAX_AMOUNT);
-        ParamGuard.checkStep("outflowCapacity", cfg.outflowCapacity, capacity, MAX_PARAM_STEP_BPS);
-        ParamGuard.checkStep("outflowWindow", cfg.outflowWindow, window, MAX_PARAM_STEP_BPS);
+        ParamGuard.checkStep("outflowCapacity", cfg.outflowCapacity, capacity, MAX_PARAM_STEP_BPS, 1);
+        ParamGuard.checkStep("outflowWindow", cfg.outflowWindow, window, MAX_PARAM_STEP_BPS, 1);
+        ParamGuard.checkCooldown(_lastParamChange, keccak256(abi.encode("outflowLimit", token)), PARAM_COOLDOWN);
+        (uint256 oldCapacity, uint256 oldWindow) = (cfg.outflowCapacity, cfg.outflowWindow);
 
         // Claims already queued keep their payout time. The new rate applies to each tier's refill since
         // its last outflow (as OpenZeppelin's RateLimiter does): at most one 50% step of difference.
         cfg.outflowCapacity = capacity;
         cfg.outflowWindow = window;
-        emit OutflowLimitSet(token, capacity, window);
+        emit OutflowLimitSet(token, oldCapacity, oldWindow, capacity, window);
     }
 
     /// @inheritdoc ICollateralVault
@@ -272,7 +290,8 @@ contract CollateralVault is ICollateralVault, AccessManaged, ReentrancyGuardTran
         TierToken storage tt = _tierTokens[tier][token];
         uint256 oldCap = tt.depositCap;
         if (oldCap == 0) revert VaultTierTokenNotEnabled(tier, token);
-        ParamGuard.check("depositCap", oldCap, depositCap, 1, MAX_AMOUNT, MAX_PARAM_STEP_BPS);
+        ParamGuard.check("depositCap", oldCap, depositCap, 1, MAX_AMOUNT, MAX_PARAM_STEP_BPS, 1);
+        ParamGuard.checkCooldown(_lastParamChange, keccak256(abi.encode("depositCap", tier, token)), PARAM_COOLDOWN);
         tt.depositCap = depositCap;
         emit DepositCapSet(tier, token, oldCap, depositCap);
     }
@@ -281,19 +300,21 @@ contract CollateralVault is ICollateralVault, AccessManaged, ReentrancyGuardTran
     function setReserveAllowance(uint8 tier, address token, uint128 capPerEpoch) external restricted {
         if (!_tokens[token].listed) revert VaultTokenNotListed(token);
         ReserveAllowance storage allowance = _reserveAllowances[tier][token];
-        // Making a tier ineligible (0) only lowers the protocol's exposure: always allowed at once.
-        if (capPerEpoch != 0) {
-            ParamGuard.check(
-                "reserveCapPerEpoch",
-                allowance.capPerEpoch,
-                capPerEpoch,
-                1,
-                MAX_AMOUNT,
-                MAX_PARAM_STEP_BPS
-            );
+        uint256 oldCap = allowance.capPerEpoch;
+        // Making a tier ineligible (to 0) only lowers the protocol's exposure: allowed at once, and it
+        // restarts the cooldown, so 0 cannot serve as a springboard past the step limit. Making a tier
+        // eligible (from 0) is the listing decision itself; between non-zero values: one step.
+        bytes32 key = keccak256(abi.encode("reserveAllowance", tier, token));
+        if (capPerEpoch == 0) {
+            _lastParamChange[key] = block.timestamp;
+        } else {
+            if (oldCap != 0) {
+                ParamGuard.check("reserveCapPerEpoch", oldCap, capPerEpoch, 1, MAX_AMOUNT, MAX_PARAM_STEP_BPS, 1);
+            }
+            ParamGuard.checkCooldown(_lastParamChange, key, PARAM_COOLDOWN);
         }
         allowance.capPerEpoch = capPerEpoch;
-        emit ReserveAllowanceSet(tier, token, capPerEpoch);
+        emit ReserveAllowanceSet(tier, token, oldCap, capPerEpoch);
     }
 
     /// @inheritdoc ICollateralVault
@@ -365,6 +386,11 @@ contract CollateralVault is ICollateralVault, AccessManaged, ReentrancyGuardTran
     /// @inheritdoc ICollateralVault
     function depositsPaused() external view returns (bool) {
         return _depositsPaused;
+    }
+
+    /// @inheritdoc ICollateralVault
+    function isLocked() external view returns (bool) {
+        return _reentrancyGuardEntered();
     }
 
     // ================================================================ internal

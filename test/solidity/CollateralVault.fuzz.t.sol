@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+
 import {ICollateralVault} from "../../contracts/interfaces/ICollateralVault.sol";
 import {BucketId, BucketIdLib} from "../../contracts/libraries/BucketId.sol";
 import {MockERC20} from "../../contracts/mocks/MockERC20.sol";
@@ -26,9 +28,8 @@ contract CollateralVaultFuzzTest is TestBase, VaultFixture {
         VM.warp(START);
         _deployVault();
         _grantController(address(this));
-        uint8[3] memory decimals = [6, 18, 24];
+        tokens = _newTokenTrio();
         for (uint256 i; i < 3; ++i) {
-            tokens[i] = _newToken(i == 0 ? "T6" : i == 1 ? "T18" : "T24", decimals[i]);
             vault.listToken(address(tokens[i]), HUGE, 1 days);
             for (uint8 tier; tier < TIERS; ++tier) {
                 vault.enableTierToken(tier, address(tokens[i]), HUGE);
@@ -104,10 +105,6 @@ contract CollateralVaultFuzzTest is TestBase, VaultFixture {
         for (uint8 tier; tier < TIERS; ++tier) vault.enableTierToken(tier, address(token), HUGE);
     }
 
-    function _ceilDiv(uint256 a, uint256 b) internal pure returns (uint256) {
-        return a == 0 ? 0 : (a - 1) / b + 1;
-    }
-
     // ================================================================ round trip (DESIGN §6.8)
 
     /// @notice Depositing and withdrawing the same amount never profits and restores every balance.
@@ -130,7 +127,12 @@ contract CollateralVaultFuzzTest is TestBase, VaultFixture {
             _deposit(stranger, token, other, BucketIdLib.settlement(tier));
             _fundReserve(stranger, token, other);
         }
-        _checkRoundTrip(_actor(actorSeed), token, _amount(token, amountSeed), BucketIdLib.account(_actor(actorSeed), tier, subId));
+        _checkRoundTrip(
+            _actor(actorSeed),
+            token,
+            _amount(token, amountSeed),
+            BucketIdLib.account(_actor(actorSeed), tier, subId)
+        );
     }
 
     struct Snapshot {
@@ -303,6 +305,39 @@ contract CollateralVaultFuzzTest is TestBase, VaultFixture {
         }
     }
 
+    /// @notice A reserve draw is not limited by the tier's deposit cap (ICollateralVault.drawReserve); what it
+    /// credits is ledger balance of the tier, so it shows in `tierTotal` and later deposits see it.
+    function testFuzz_DrawReserveIgnoresDepositCap(uint256 capSeed, uint256 drawSeed) public {
+        MockERC20 token = _newToken("CAP", 18);
+        vault.listToken(address(token), HUGE, 1 days);
+        uint256 cap = bound(capSeed, 1, 1e30);
+        vault.enableTierToken(0, address(token), uint128(cap));
+        vault.setReserveAllowance(0, address(token), HUGE);
+        BucketId bucket = BucketIdLib.account(_actor(12), 0, 0);
+        _deposit(_actor(12), token, cap, bucket);
+        uint256 draw = bound(drawSeed, 1, 1e30);
+        _fundReserve(_actor(13), token, draw);
+
+        vault.drawReserve(bucket, address(token), draw);
+        assertEq(_tierTotal(0, token), cap + draw, "tier total includes the draw");
+        assertEq(_bal(bucket, token), cap + draw, "bucket credited");
+
+        token.mint(_actor(12), 1);
+        VM.startPrank(_actor(12));
+        token.approve(address(vault), 1);
+        VM.expectRevert(
+            abi.encodeWithSelector(
+                ICollateralVault.VaultDepositCapExceeded.selector,
+                0,
+                address(token),
+                cap,
+                cap + draw + 1
+            )
+        );
+        vault.deposit(address(token), 1, bucket);
+        VM.stopPrank();
+    }
+
     // ================================================================ move
 
     /// @notice A move within a tier conserves the sum of the two buckets, the tier totals and the vault's holdings.
@@ -318,7 +353,12 @@ contract CollateralVaultFuzzTest is TestBase, VaultFixture {
         MockERC20 token = _token(tokenSeed);
         // Few owners and sub-ids, so that `from == to` is reachable; `to` may be a system bucket.
         BucketId from = BucketIdLib.account(_actor(bucketSeed % 4), tier, uint88((bucketSeed >> 8) % 4));
-        BucketId to = _someBucket(bucketSeed >> 16, _actor((bucketSeed >> 24) % 4), tier, uint88((bucketSeed >> 32) % 4));
+        BucketId to = _someBucket(
+            bucketSeed >> 16,
+            _actor((bucketSeed >> 24) % 4),
+            tier,
+            uint88((bucketSeed >> 32) % 4)
+        );
         _deposit(_actor(amountSeed), token, _amount(token, amountSeed), from);
         uint256 toAmount = bound(toAmountSeed, 0, _maxAmount(token));
         if (toAmount != 0) _deposit(_actor(toAmountSeed), token, toAmount, to);
@@ -495,9 +535,7 @@ contract CollateralVaultFuzzTest is TestBase, VaultFixture {
             if (r.claimId == 0) continue;
             if (r.at > block.timestamp) {
                 VM.warp(r.at - 1);
-                VM.expectRevert(
-                    abi.encodeWithSelector(ICollateralVault.VaultClaimNotReady.selector, r.claimId, r.at)
-                );
+                VM.expectRevert(abi.encodeWithSelector(ICollateralVault.VaultClaimNotReady.selector, r.claimId, r.at));
                 vault.payClaim(r.claimId);
                 VM.warp(r.at);
             }
@@ -539,7 +577,7 @@ contract CollateralVaultFuzzTest is TestBase, VaultFixture {
         uint256 claimId = vault.withdraw(bucket, address(token), over, receiver);
         assertTrue(claimId != 0, "queued");
         ICollateralVault.Claim memory c = vault.claim(claimId);
-        uint256 expectedReadyAt = block.timestamp + _ceilDiv((first + over - capacity) * window, capacity);
+        uint256 expectedReadyAt = block.timestamp + Math.ceilDiv((first + over - capacity) * window, capacity);
         assertEq(c.readyAt, expectedReadyAt, "readyAt: when used drains back to capacity");
         assertEq(c.amount, over, "claim amount");
         assertEq(vault.totalQueued(address(token)), over, "totalQueued");
@@ -650,6 +688,42 @@ contract CollateralVaultFuzzTest is TestBase, VaultFixture {
         assertEq(q.token.balanceOf(address(vault)), 0, "vault emptied");
     }
 
+    /// @notice The claims of a tier are first in, first out (ICollateralVault.withdraw), and queued claims keep
+    /// their payout time when governance changes the outflow limit by one step (setOutflowLimit). Together:
+    /// a withdrawal made after the change never leaves (at once, or as a claim) before a claim queued
+    /// before it.
+    function testFuzz_QueueStaysFifoAcrossLimitChange(
+        uint256 decimalsSeed,
+        uint256 capSeed,
+        uint256 windowSeed,
+        uint256 firstSeed,
+        uint256 gapSeed,
+        uint256 newCapSeed,
+        uint256 newWindowSeed,
+        uint256 secondSeed
+    ) public {
+        (MockERC20 token, uint256 capacity, uint256 window) = _limitedToken(decimalsSeed, capSeed, windowSeed);
+        BucketId bucket = BucketIdLib.account(_actor(14), 0, 0);
+        uint256 first = bound(firstSeed, capacity + 1, 4 * capacity);
+        _deposit(_actor(14), token, first + 3 * capacity, bucket);
+        uint256 firstId = vault.withdraw(bucket, address(token), first, _actor(15));
+        uint256 firstReadyAt = vault.claim(firstId).readyAt;
+        assertTrue(firstId != 0, "first queued");
+
+        VM.warp(block.timestamp + bound(gapSeed, 0, firstReadyAt - block.timestamp - 1));
+        uint256 newCapacity = bound(newCapSeed, capacity - capacity / 2, capacity + capacity / 2);
+        uint256 newWindow = bound(newWindowSeed, window - window / 2, window + window / 2);
+        if (newWindow < 1 hours) newWindow = 1 hours;
+        if (newWindow > 7 days) newWindow = 7 days;
+        vault.setOutflowLimit(address(token), uint128(newCapacity), uint32(newWindow));
+        assertEq(vault.claim(firstId).readyAt, firstReadyAt, "queued claim keeps its payout time");
+
+        uint256 second = bound(secondSeed, 1, 2 * newCapacity);
+        uint256 secondId = vault.withdraw(bucket, address(token), second, _actor(16));
+        uint256 secondLeavesAt = secondId == 0 ? block.timestamp : vault.claim(secondId).readyAt;
+        assertLe(firstReadyAt, secondLeavesAt, "FIFO: a later withdrawal never leaves before an earlier claim");
+    }
+
     /// @notice Each tier has its own outflow limiter (DESIGN §6.2): a run that queues claims in tier A leaves
     /// tier B's available outflow untouched, and B's withdrawals within the limit are still paid at once.
     function testFuzz_OutflowLimiterIsPerTier(
@@ -683,6 +757,48 @@ contract CollateralVaultFuzzTest is TestBase, VaultFixture {
         assertEq(vault.availableOutflow(tierB, address(token)), capacity - exit, "B's own limiter");
         assertEq(vault.availableOutflow(tierA, address(token)), 0, "A unchanged by B");
         assertEq(vault.totalQueued(address(token)), run, "only A's claim queued");
+    }
+
+    /// @notice DESIGN §6.7 exits: with deposits paused, moves, withdrawals (at once or queued) and claim
+    /// payments all still work, and everything deposited comes back out.
+    function testFuzz_PauseNeverBlocksExits(
+        uint256 decimalsSeed,
+        uint256 capSeed,
+        uint256 windowSeed,
+        uint256 amountSeed,
+        uint256 moveSeed
+    ) public {
+        (MockERC20 token, uint256 capacity, ) = _limitedToken(decimalsSeed, capSeed, windowSeed);
+        address alice = _actor(10);
+        address bob = _actor(11);
+        BucketId a = BucketIdLib.account(alice, 1, 0);
+        BucketId b = BucketIdLib.account(bob, 1, 0);
+        uint256 amount = bound(amountSeed, 2, 4 * capacity + 2);
+        _deposit(alice, token, amount, a);
+
+        vault.pauseDeposits();
+        token.mint(alice, 1);
+        VM.startPrank(alice);
+        token.approve(address(vault), 1);
+        VM.expectRevert(abi.encodeWithSelector(ICollateralVault.VaultDepositsPaused.selector));
+        vault.deposit(address(token), 1, a);
+        VM.stopPrank();
+
+        uint256 moved = bound(moveSeed, 1, amount - 1);
+        vault.move(a, b, address(token), moved);
+        uint256 idA = vault.withdraw(a, address(token), amount - moved, alice);
+        uint256 idB = vault.withdraw(b, address(token), moved, bob);
+        uint256 lastReady = block.timestamp;
+        if (idA != 0 && vault.claim(idA).readyAt > lastReady) lastReady = vault.claim(idA).readyAt;
+        if (idB != 0 && vault.claim(idB).readyAt > lastReady) lastReady = vault.claim(idB).readyAt;
+        VM.warp(lastReady);
+        if (idA != 0) vault.payClaim(idA);
+        if (idB != 0) vault.payClaim(idB);
+
+        assertEq(token.balanceOf(alice), 1 + amount - moved, "alice got her part back");
+        assertEq(token.balanceOf(bob), moved, "bob got the moved part");
+        assertEq(token.balanceOf(address(vault)), 0, "vault emptied while paused");
+        assertTrue(vault.depositsPaused(), "still paused");
     }
 
     // ================================================================ BucketId

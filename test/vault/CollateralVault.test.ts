@@ -446,11 +446,12 @@ describe("CollateralVault", () => {
       expect(await f.weth.mock!.balanceOf(f.bob.address)).to.equal(0n);
 
       const claim = await f.vault.claim(1n);
-      expect([claim.amount, claim.readyAt, claim.receiver, claim.token]).to.deep.equal([
+      expect([claim.amount, claim.readyAt, claim.receiver, claim.token, claim.owner]).to.deep.equal([
         first,
         firstReady,
         f.bob.address,
         f.weth.address,
+        f.alice.address,
       ]);
       // Not before its time.
       await expect(f.vault.payClaim(1n))
@@ -558,7 +559,7 @@ describe("CollateralVault", () => {
         .connect(f.controller)
         .withdraw(accountBucket(f.alice.address, CORE, 0n), f.wbtc.address, parseUnits("60", 8), f.alice.address);
       await expect(f.vault.connect(f.mallory).setClaimReceiver(1n, f.mallory.address))
-        .to.be.revertedWithCustomError(f.vault, "VaultNotClaimReceiver")
+        .to.be.revertedWithCustomError(f.vault, "VaultClaimRedirectNotAllowed")
         .withArgs(1n, f.mallory.address);
       await expect(f.vault.connect(f.alice).setClaimReceiver(1n, ZeroAddress))
         .to.be.revertedWithCustomError(f.vault, "VaultInvalidReceiver")
@@ -567,6 +568,33 @@ describe("CollateralVault", () => {
         .to.be.revertedWithCustomError(f.vault, "VaultClaimNotFound")
         .withArgs(2n);
       expect((await f.vault.claim(1n)).receiver).to.equal(f.alice.address);
+    });
+
+    it("the owner of the bucket may redirect a claim whose receiver cannot (e.g. a contract)", async () => {
+      const f = await networkHelpers.loadFixture(fixture);
+      await f.deposit(f.alice, f.wbtc, CORE, parseUnits("60", 8));
+      // The receiver is a contract without any way to call setClaimReceiver: the vault's own manager.
+      const stuckReceiver = await f.d.manager.getAddress();
+      await f.vault
+        .connect(f.controller)
+        .withdraw(accountBucket(f.alice.address, CORE, 0n), f.wbtc.address, parseUnits("60", 8), stuckReceiver);
+      await expect(f.vault.connect(f.alice).setClaimReceiver(1n, f.alice.address))
+        .to.emit(f.vault, "ClaimReceiverChanged")
+        .withArgs(1n, stuckReceiver, f.alice.address);
+      await time.increaseTo((await f.vault.claim(1n)).readyAt);
+      await f.vault.payClaim(1n);
+      expect(await f.wbtc.mock!.balanceOf(f.alice.address)).to.equal(parseUnits("60", 8));
+    });
+
+    it("raising the capacity never lets a later claim become payable before an earlier one", async () => {
+      const f = await networkHelpers.loadFixture(fixture);
+      await f.deposit(f.alice, f.wbtc, CORE, parseUnits("200", 8));
+      const bucket = accountBucket(f.alice.address, CORE, 0n);
+      await f.vault.connect(f.controller).withdraw(bucket, f.wbtc.address, parseUnits("150", 8), f.alice.address);
+      const first = (await f.vault.claim(1n)).readyAt;
+      await f.vault.connect(f.risk).setOutflowLimit(f.wbtc.address, parseUnits("75", 8), 86400);
+      await f.vault.connect(f.controller).withdraw(bucket, f.wbtc.address, 1n, f.bob.address);
+      expect((await f.vault.claim(2n)).readyAt).to.be.greaterThanOrEqual(first);
     });
   });
 
@@ -667,10 +695,10 @@ describe("CollateralVault", () => {
       const cap = parseUnits("1000", 18);
       await expect(f.vault.connect(f.risk).setOutflowLimit(f.weth.address, (cap * 3n) / 2n + 1n, 86400))
         .to.be.revertedWithCustomError(f.vault, "ParameterStepTooLarge")
-        .withArgs(encodeBytes32String("outflowCapacity"), cap, (cap * 3n) / 2n + 1n, 5_000n);
+        .withArgs(encodeBytes32String("outflowCapacity"), cap, (cap * 3n) / 2n + 1n, 5_000n, 1n);
       await expect(f.vault.connect(f.risk).setOutflowLimit(f.weth.address, cap, 86400 * 2))
         .to.be.revertedWithCustomError(f.vault, "ParameterStepTooLarge")
-        .withArgs(encodeBytes32String("outflowWindow"), 86400n, 172800n, 5_000n);
+        .withArgs(encodeBytes32String("outflowWindow"), 86400n, 172800n, 5_000n, 1n);
       await expect(f.vault.connect(f.risk).setOutflowLimit(f.alice.address, 1n, 3600))
         .to.be.revertedWithCustomError(f.vault, "VaultTokenNotListed")
         .withArgs(f.alice.address);
@@ -679,12 +707,22 @@ describe("CollateralVault", () => {
         .withArgs(f.alice.address);
       await expect(f.vault.connect(f.risk).setOutflowLimit(f.weth.address, cap / 2n, 86400))
         .to.emit(f.vault, "OutflowLimitSet")
-        .withArgs(f.weth.address, cap / 2n, 86400n);
+        .withArgs(f.weth.address, cap, 86400n, cap / 2n, 86400n);
       expect(await f.vault.availableOutflow(CORE, f.weth.address)).to.equal(cap / 2n);
+      // At most one change per day: a batch of scheduled steps cannot land in one block.
+      const key = ethers.keccak256(
+        ethers.AbiCoder.defaultAbiCoder().encode(["string", "address"], ["outflowLimit", f.weth.address]),
+      );
+      const nextAllowedAt = BigInt(await time.latest()) + DAY;
+      await expect(f.vault.connect(f.risk).setOutflowLimit(f.weth.address, cap / 4n, 86400))
+        .to.be.revertedWithCustomError(f.vault, "ParameterChangeTooSoon")
+        .withArgs(key, nextAllowedAt);
       // Never below 1/16 of the listed capacity, however many steps: exits stay reachable (DESIGN §6.7).
-      await f.vault.connect(f.risk).setOutflowLimit(f.weth.address, cap / 4n, 86400);
-      await f.vault.connect(f.risk).setOutflowLimit(f.weth.address, cap / 8n, 86400);
-      await f.vault.connect(f.risk).setOutflowLimit(f.weth.address, cap / 16n, 86400);
+      for (const divisor of [4n, 8n, 16n]) {
+        await time.increase(DAY);
+        await f.vault.connect(f.risk).setOutflowLimit(f.weth.address, cap / divisor, 86400);
+      }
+      await time.increase(DAY);
       await expect(f.vault.connect(f.risk).setOutflowLimit(f.weth.address, cap / 16n - 1n, 86400))
         .to.be.revertedWithCustomError(f.vault, "ParameterOutOfEnvelope")
         .withArgs(encodeBytes32String("outflowCapacity"), cap / 16n - 1n, cap / 16n, MAX_AMOUNT);
@@ -713,10 +751,10 @@ describe("CollateralVault", () => {
         .withArgs(PRO, f.wbtc.address);
       await expect(f.vault.connect(f.risk).setDepositCap(EDGE, f.wbtc.address, 1501n))
         .to.be.revertedWithCustomError(f.vault, "ParameterStepTooLarge")
-        .withArgs(encodeBytes32String("depositCap"), 1000n, 1501n, 5_000n);
+        .withArgs(encodeBytes32String("depositCap"), 1000n, 1501n, 5_000n, 1n);
       await expect(f.vault.connect(f.risk).setDepositCap(EDGE, f.wbtc.address, 499n))
         .to.be.revertedWithCustomError(f.vault, "ParameterStepTooLarge")
-        .withArgs(encodeBytes32String("depositCap"), 1000n, 499n, 5_000n);
+        .withArgs(encodeBytes32String("depositCap"), 1000n, 499n, 5_000n, 1n);
       await expect(f.vault.connect(f.risk).setDepositCap(EDGE, f.wbtc.address, 1500n))
         .to.emit(f.vault, "DepositCapSet")
         .withArgs(EDGE, f.wbtc.address, 1000n, 1500n);
@@ -730,16 +768,49 @@ describe("CollateralVault", () => {
       const current = parseUnits("250000", 6);
       await expect(f.vault.setReserveAllowance(CORE, f.usdc.address, current * 2n))
         .to.be.revertedWithCustomError(f.vault, "ParameterStepTooLarge")
-        .withArgs(encodeBytes32String("reserveCapPerEpoch"), current, current * 2n, 5_000n);
+        .withArgs(encodeBytes32String("reserveCapPerEpoch"), current, current * 2n, 5_000n, 1n);
+      await time.increase(DAY); // the deployment's listing of this allowance started the cooldown
+      await expect(f.vault.setReserveAllowance(CORE, f.usdc.address, (current * 3n) / 2n))
+        .to.emit(f.vault, "ReserveAllowanceSet")
+        .withArgs(CORE, f.usdc.address, current, (current * 3n) / 2n);
       await expect(f.vault.setReserveAllowance(CORE, f.usdc.address, 0n))
         .to.emit(f.vault, "ReserveAllowanceSet")
-        .withArgs(CORE, f.usdc.address, 0n);
+        .withArgs(CORE, f.usdc.address, (current * 3n) / 2n, 0n);
+      // Dropping to 0 restarts the cooldown: 0 is no springboard past the step limit.
+      const key = ethers.keccak256(
+        ethers.AbiCoder.defaultAbiCoder().encode(
+          ["string", "uint8", "address"],
+          ["reserveAllowance", CORE, f.usdc.address],
+        ),
+      );
+      const droppedAt = BigInt(await time.latest());
+      await expect(f.vault.setReserveAllowance(CORE, f.usdc.address, current * 10n))
+        .to.be.revertedWithCustomError(f.vault, "ParameterChangeTooSoon")
+        .withArgs(key, droppedAt + DAY);
       await expect(f.vault.setReserveAllowance(CORE, f.alice.address, 1n))
         .to.be.revertedWithCustomError(f.vault, "VaultTokenNotListed")
         .withArgs(f.alice.address);
       await expect(f.vault.connect(f.risk).setReserveAllowance(CORE, f.usdc.address, 1n))
         .to.be.revertedWithCustomError(f.vault, "AccessManagedUnauthorized")
         .withArgs(f.risk.address);
+    });
+
+    it("isLocked reports the reentrancy guard: false between calls, true inside a token callback", async () => {
+      const f = await networkHelpers.loadFixture(fixture);
+      expect(await f.vault.isLocked()).to.equal(false);
+      const token = await new CallbackToken__factory(f.deployer).deploy();
+      const probe = await new ReentrancyAttacker__factory(f.deployer).deploy();
+      const address = await token.getAddress();
+      await f.vault.listToken(address, parseUnits("1000000", 18), 86400);
+      await f.vault.enableTierToken(CORE, address, MAX_AMOUNT);
+      await token.setHook(await probe.getAddress());
+      // The probe, called back from inside the deposit's transfer, asks the vault whether it is locked.
+      await probe.arm(f.vaultAddress, f.vault.interface.encodeFunctionData("isLocked"));
+      await token.mint(f.alice.address, 10n);
+      await token.connect(f.alice).approve(f.vaultAddress, 10n);
+      await f.vault.connect(f.alice).deposit(address, 10n, accountBucket(f.alice.address, CORE, 0n));
+      expect(f.vault.interface.decodeFunctionResult("isLocked", await probe.lastReturn())[0]).to.equal(true);
+      expect(await f.vault.isLocked()).to.equal(false);
     });
 
     it("pause: GUARDIAN pauses at once, only ADMIN resumes", async () => {

@@ -43,4 +43,11 @@ abstract contract VaultFixture {
     function _newToken(string memory symbol, uint8 decimals) internal returns (MockERC20) {
         return new MockERC20(symbol, symbol, decimals);
     }
+
+    /// @dev The three test tokens: 6, 18 and 24 decimals.
+    function _newTokenTrio() internal returns (MockERC20[3] memory trio) {
+        trio[0] = _newToken("T6", 6);
+        trio[1] = _newToken("T18", 18);
+        trio[2] = _newToken("T24", 24);
+    }
 }
