@@ -1,4 +1,7 @@
+import type { Signer } from "ethers";
+
 import type { FoundationConfigInput } from "../sdk/src/deploy/config.js";
+import { type DeployProgress, deployFoundation } from "../sdk/src/deploy/foundation.js";
 
 /**
  * The local (embedded or 127.0.0.1) deployment: mock tokens of 6, 8 and 18 decimals, mock Chainlink
@@ -102,4 +105,34 @@ export function localFoundationConfig(holders: {
     },
     delays: { admin: 0, risk: 0, oracle: 0 },
   };
+}
+
+/** A signer with a known address, as Hardhat's ethers signers are. */
+export type NamedSigner = Signer & { address: string };
+
+/**
+ * Deploys the local foundation from a list of funded signers, in a fixed order of roles:
+ * deployer (ADMIN), risk (RISK), guardian (GUARDIAN), oracleOperator (ORACLE), controller (CONTROLLER,
+ * standing in for the clearing house), then users with no role.
+ */
+export async function deployLocalFoundation<S extends NamedSigner>(
+  signers: S[],
+  options: { users?: number; progress?: DeployProgress } = {},
+) {
+  const users = options.users ?? 4;
+  if (signers.length < 5 + users) {
+    throw new Error(`The network must provide at least ${5 + users} funded accounts; it has ${signers.length}.`);
+  }
+  const [deployer, risk, guardian, oracleOperator, controller] = signers as [S, S, S, S, S];
+  const d = await deployFoundation(
+    deployer,
+    localFoundationConfig({
+      risk: risk.address,
+      guardian: guardian.address,
+      oracle: oracleOperator.address,
+      controller: controller.address,
+    }),
+    options.progress,
+  );
+  return { d, deployer, risk, guardian, oracleOperator, controller, users: signers.slice(5, 5 + users) };
 }

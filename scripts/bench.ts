@@ -9,9 +9,8 @@ import path from "node:path";
 import { network } from "hardhat";
 import { parseUnits, type ContractTransactionResponse } from "ethers";
 
-import { localFoundationConfig } from "../deploy/local.js";
+import { deployLocalFoundation } from "../deploy/local.js";
 import { accountBucket } from "../sdk/src/client/buckets.js";
-import { deployFoundation } from "../sdk/src/deploy/foundation.js";
 
 /** Targets from the issues: an operation over its target fails the benchmark run. */
 const TARGETS: Record<string, number> = {
@@ -27,16 +26,8 @@ async function gasOf(tx: Promise<ContractTransactionResponse>): Promise<number> 
 }
 
 const { ethers } = await network.create();
-const [deployer, risk, guardian, oracleOperator, controller, alice, bob] = await ethers.getSigners();
-const d = await deployFoundation(
-  deployer!,
-  localFoundationConfig({
-    risk: risk!.address,
-    guardian: guardian!.address,
-    oracle: oracleOperator!.address,
-    controller: controller!.address,
-  }),
-);
+const { d, controller, users } = await deployLocalFoundation(await ethers.getSigners(), { users: 2 });
+const [alice, bob] = users;
 const usdc = d.tokens.USDC!;
 const vaultAddress = await d.vault.getAddress();
 const amount = parseUnits("1000", usdc.decimals);

@@ -9,41 +9,21 @@
 import { network } from "hardhat";
 import { parseUnits } from "ethers";
 
-import { localFoundationConfig } from "../deploy/local.js";
+import { deployLocalFoundation } from "../deploy/local.js";
 import { readFoundationStatus } from "../sdk/src/client/foundationStatus.js";
 import { renderFoundationStatus } from "../sdk/src/cli/statusTable.js";
-import { deployFoundation } from "../sdk/src/deploy/foundation.js";
 import { accountBucket } from "../sdk/src/client/buckets.js";
 
 const started = Date.now();
 const step = (message: string) => console.log(`  [${((Date.now() - started) / 1000).toFixed(1)}s] ${message}`);
 
 const { ethers, networkName } = await network.create();
-const signers = await ethers.getSigners();
-if (signers.length < 8) throw new Error("The network must provide at least 8 funded accounts.");
-type Signer = (typeof signers)[number];
-const [deployer, risk, guardian, oracleOperator, controller, alice, bob, carol] = signers as [
-  Signer,
-  Signer,
-  Signer,
-  Signer,
-  Signer,
-  Signer,
-  Signer,
-  Signer,
-];
-
 console.log(`Strata foundation on network "${networkName}"`);
-const d = await deployFoundation(
-  deployer!,
-  localFoundationConfig({
-    risk: risk!.address,
-    guardian: guardian!.address,
-    oracle: oracleOperator!.address,
-    controller: controller!.address,
-  }),
-  step,
-);
+const { d, deployer, controller, users } = await deployLocalFoundation(await ethers.getSigners(), {
+  users: 3,
+  progress: step,
+});
+const [alice, bob, carol] = users as [(typeof users)[number], (typeof users)[number], (typeof users)[number]];
 
 const usdc = d.tokens.USDC!;
 const weth = d.tokens.WETH!;
@@ -67,7 +47,7 @@ step(`${deposits.length} deposits into accounts of tiers core, pro and edge`);
 
 // The protocol reserve is funded; the core tier may draw on it, capped per epoch.
 const reserveAmount = parseUnits("500000", usdc.decimals);
-await (await usdc.mock!.mint(deployer!.address, reserveAmount)).wait();
+await (await usdc.mock!.mint(deployer.address, reserveAmount)).wait();
 await (await usdc.mock!.approve(vaultAddress, reserveAmount)).wait();
 await (await d.vault.fundReserve(usdc.address, reserveAmount)).wait();
 step("funded the protocol reserve with 500,000 USDC");

@@ -59,11 +59,12 @@ function node22Env() {
 
 function edrBindingLoads() {
   if (!fs.existsSync(nodeBin)) return false;
-  const probe = spawnSync(
-    nodeBin,
-    ["-e", "require('@nomicfoundation/edr')"],
-    { cwd: root, stdio: "ignore", env: node22Env(), shell: process.platform === "win32" },
-  );
+  const probe = spawnSync(nodeBin, ["-e", "require('@nomicfoundation/edr')"], {
+    cwd: root,
+    stdio: "ignore",
+    env: node22Env(),
+    shell: process.platform === "win32",
+  });
   return probe.status === 0;
 }
 

@@ -1,7 +1,6 @@
 import { network } from "hardhat";
 
-import { localFoundationConfig } from "../../deploy/local.js";
-import { deployFoundation } from "../../sdk/src/deploy/foundation.js";
+import { deployLocalFoundation as deployLocal } from "../../deploy/local.js";
 
 /** One embedded chain for a whole test file; `loadFixture` snapshots and restores it between tests. */
 export async function connectChain() {
@@ -16,27 +15,7 @@ export type Chain = Awaited<ReturnType<typeof connectChain>>;
  * (standing in for the clearing house), and users alice, bob, carol, mallory with no role.
  */
 export async function deployLocalFoundation(chain: Chain) {
-  const [deployer, risk, guardian, oracleOperator, controller, alice, bob, carol, mallory] =
-    await chain.ethers.getSigners();
-  const d = await deployFoundation(
-    deployer!,
-    localFoundationConfig({
-      risk: risk!.address,
-      guardian: guardian!.address,
-      oracle: oracleOperator!.address,
-      controller: controller!.address,
-    }),
-  );
-  return {
-    d,
-    deployer: deployer!,
-    risk: risk!,
-    guardian: guardian!,
-    oracleOperator: oracleOperator!,
-    controller: controller!,
-    alice: alice!,
-    bob: bob!,
-    carol: carol!,
-    mallory: mallory!,
-  };
+  const f = await deployLocal(await chain.ethers.getSigners(), { users: 4 });
+  const [alice, bob, carol, mallory] = f.users;
+  return { ...f, alice: alice!, bob: bob!, carol: carol!, mallory: mallory! };
 }
