@@ -131,25 +131,30 @@ contract OracleRouter is IOracleRouter, AccessManaged {
     function poke(bytes32 asset) external {
         Price memory p = _read(asset, false);
         AssetState storage st = _states[asset];
+        // Persist a jump first, judged against the state before this poke: recording the jumped round as
+        // the last good price first would erase the reference the jump is measured against.
+        if (p.flags & PriceFlags.CIRCUIT_BREAKER != 0) {
+            AssetConfig memory cfg = _configs[asset];
+            FeedRead memory latest = _readLatest(cfg.primary, st.primaryDecimals);
+            uint256 until = _jumpUntil(cfg, st, latest);
+            if (until > st.breakerUntil) {
+                st.breakerUntil = uint48(until); // updatedAt + cooldown, both bounded
+                emit CircuitBreakerTripped(asset, latest.roundId, until);
+            }
+        }
+        // Only a good price becomes the fallback; a jumped round is recorded once its breaker has passed.
         uint256 unsound =
             PriceFlags.STALE |
                 PriceFlags.OUT_OF_BOUNDS |
                 PriceFlags.PRIMARY_FAILED |
                 PriceFlags.DEVIATION |
-                PriceFlags.SEQUENCER_DOWN;
+                PriceFlags.SEQUENCER_DOWN |
+                PriceFlags.CIRCUIT_BREAKER;
         if (p.flags & unsound == 0 && p.updatedAt > st.lastGoodAt) {
             // price <= MAX_PRICE < 2^128 (bounds); updatedAt <= block.timestamp < 2^48.
             st.lastGoodPrice = uint128(p.price);
             st.lastGoodAt = uint48(p.updatedAt);
             emit LastGoodPriceRecorded(asset, p.price, p.updatedAt);
-        }
-        if (p.flags & PriceFlags.CIRCUIT_BREAKER != 0) {
-            FeedRead memory latest = _readLatest(_configs[asset].primary, st.primaryDecimals);
-            uint256 until = _jumpUntil(_configs[asset], st, latest);
-            if (until > st.breakerUntil) {
-                st.breakerUntil = uint48(until);
-                emit CircuitBreakerTripped(asset, latest.roundId, until);
-            }
         }
     }
 

@@ -1,4 +1,4 @@
-import { encodeBytes32String, parseUnits, ZeroAddress, type Signer } from "ethers";
+import { AbiCoder, encodeBytes32String, keccak256, parseUnits, ZeroAddress, type Signer } from "ethers";
 
 import {
   MockFeedProxy__factory,
@@ -11,7 +11,7 @@ import {
   type StrataAccessManager,
 } from "../../types/index.js";
 import type { IOracleRouter } from "../../types/contracts/oracle/OracleRouter.js";
-import { FUNCTION_ROLES, Role } from "../../sdk/src/deploy/roles.js";
+import { FUNCTION_ROLES, Role, type RoleName } from "../../sdk/src/deploy/roles.js";
 import type { Chain } from "../helpers/foundation.js";
 
 // ------------------------------------------------------------------ exact arithmetic (mirrors OracleRouter)
@@ -19,6 +19,13 @@ import type { Chain } from "../helpers/foundation.js";
 export const WAD = 10n ** 18n;
 export const BPS = 10_000n;
 export const HOUR = 3600n;
+export const DAY = 86_400n;
+/** OracleRouter.MAX_PRICE: the hard ceiling of a feed answer in WAD; above it the answer is invalid. */
+export const MAX_PRICE = 10n ** 36n;
+/** OracleRouter.MAX_PARAM_STEP_BPS: the relative step of a parameter change. */
+export const MAX_PARAM_STEP_BPS = 5_000n;
+/** OracleRouter.PARAM_COOLDOWN: the shortest interval between two changes of one asset's parameters or feeds. */
+export const PARAM_COOLDOWN = DAY;
 
 /** `a * b / d` rounded up (OpenZeppelin `Math.mulDiv(..., Ceil)`). */
 export function mulDivUp(a: bigint, b: bigint, d: bigint): bigint {
@@ -67,6 +74,15 @@ export function deviationBps(reference: bigint, other: bigint): bigint {
 /** The bytes32 name of a governance parameter, as ParamGuard reports it. */
 export const param = (name: string): string => encodeBytes32String(name);
 
+/** The cooldown key of a parameter group: keccak256(abi.encode(group, asset)), as ParamChangeTooSoon reports it. */
+export const cooldownKey = (group: "assetParams" | "feeds", asset: string): string =>
+  keccak256(AbiCoder.defaultAbiCoder().encode(["string", "bytes32"], [group, asset]));
+
+/** The largest change allowed to a parameter whose value is `old`: max(old * 50% rounded down, minStep). */
+export function allowedStep(old: bigint, minStep: bigint): bigint {
+  return max((old * MAX_PARAM_STEP_BPS) / BPS, minStep);
+}
+
 // ------------------------------------------------------------------ configs
 
 export interface AssetParams {
@@ -83,6 +99,20 @@ export interface AssetParams {
 }
 
 export type AssetConfig = AssetParams & { primary: string; secondary: string };
+
+/** The absolute step each parameter may always move by in setAssetParams (the `minStep` of ParamGuard). */
+export const MIN_STEP: Record<keyof AssetParams, bigint> = {
+  primaryMaxAge: 60n,
+  secondaryMaxAge: 60n,
+  maxDeviationBps: 10n,
+  minPrice: 1n,
+  maxPrice: 1n,
+  jumpThresholdBps: 100n,
+  breakerCooldown: 60n,
+  baseConfidenceBps: 5n,
+  confidenceBpsPerHour: 10n,
+  maxConfidenceBps: 100n,
+};
 
 /** The ETH/USD parameters of deploy/local.ts. */
 export const ETH_PARAMS: AssetParams = {
@@ -150,8 +180,8 @@ export async function deployOracleFixture(chain: Chain) {
   const oracleAddress = await oracle.getAddress();
 
   const byRole = new Map<bigint, string[]>();
-  for (const [fn, role] of Object.entries(FUNCTION_ROLES.oracle)) {
-    const selector = oracle.interface.getFunction(fn)!.selector;
+  for (const [fn, role] of Object.entries(FUNCTION_ROLES.oracle) as [keyof typeof FUNCTION_ROLES.oracle, RoleName][]) {
+    const selector = oracle.interface.getFunction(fn).selector;
     byRole.set(Role[role], [...(byRole.get(Role[role]) ?? []), selector]);
   }
   for (const [role, selectors] of byRole) {
