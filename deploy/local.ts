@@ -13,7 +13,36 @@ export function localFoundationConfig(holders: {
   guardian: string;
   oracle: string;
   controller: string;
+  executor?: string;
 }): FoundationConfigInput {
+  // Per tier × market: core 3x, pro 20x, edge 50x. Deeper (inner) tiers are never looser (DESIGN §6.6).
+  const market = (
+    id: number,
+    imrBps: number,
+    mmrBps: number,
+    bmrBps: number,
+    maxLeverage: number,
+    penalty: number,
+  ) => ({
+    market: id,
+    imrBps,
+    mmrBps,
+    bmrBps,
+    bracketNotional1: "1000000",
+    bracketAddBps1: 50,
+    bracketNotional2: "5000000",
+    bracketAddBps2: 100,
+    maxLeverage,
+    liquidationPenaltyBps: penalty,
+    keeperShareBps: 3_000,
+    keeperRewardCap: "1000",
+    oiCap: id === 1 ? "20000" : "1000",
+    priceBandBps: 100,
+    makerFeeBps: 2,
+    takerFeeBps: 5,
+    maxFundingBpsPerDay: 10,
+    fundingSkewScale: id === 1 ? "1000" : "50",
+  });
   const ethFeed = {
     primaryMaxAgeSeconds: 3600 + 600,
     secondaryMaxAgeSeconds: 3600 + 600,
@@ -47,6 +76,10 @@ export function localFoundationConfig(holders: {
         outflowWindowSeconds: 86400,
       },
     ],
+    markets: [
+      { id: 1, asset: "ETH/USD" },
+      { id: 2, asset: "BTC/USD" },
+    ],
     assets: [
       {
         id: "ETH/USD",
@@ -78,6 +111,13 @@ export function localFoundationConfig(holders: {
         id: 0,
         name: "core",
         depth: 0,
+        quote: "USDC",
+        maxPositions: 4,
+        markets: [market(1, 3_333, 1_667, 800, 3, 500), market(2, 3_333, 1_667, 800, 3, 500)],
+        collaterals: [
+          { token: "WETH", asset: "ETH/USD", weightBps: 8_000, excessWeightBps: 6_000, sizeThreshold: "5000000" },
+          { token: "WBTC", asset: "BTC/USD", weightBps: 8_000, excessWeightBps: 6_000, sizeThreshold: "5000000" },
+        ],
         deposits: [
           { token: "USDC", cap: "50000000" },
           { token: "WETH", cap: "20000" },
@@ -89,19 +129,34 @@ export function localFoundationConfig(holders: {
         id: 1,
         name: "pro",
         depth: 1,
+        quote: "USDC",
+        maxPositions: 8,
+        markets: [market(1, 500, 250, 120, 20, 100), market(2, 500, 250, 120, 20, 100)],
+        collaterals: [
+          { token: "WETH", asset: "ETH/USD", weightBps: 7_500, excessWeightBps: 5_000, sizeThreshold: "2000000" },
+        ],
         deposits: [
           { token: "USDC", cap: "20000000" },
           { token: "WETH", cap: "5000" },
         ],
         reserveAllowance: [{ token: "USDC", capPerEpoch: "100000" }],
       },
-      { id: 2, name: "edge", depth: 2, deposits: [{ token: "USDC", cap: "5000000" }] },
+      {
+        id: 2,
+        name: "edge",
+        depth: 2,
+        quote: "USDC",
+        maxPositions: 8,
+        markets: [market(1, 200, 100, 50, 50, 40)],
+        deposits: [{ token: "USDC", cap: "5000000" }],
+      },
     ],
     roles: {
       risk: [holders.risk],
       guardian: [holders.guardian],
       oracle: [holders.oracle],
       controller: [holders.controller],
+      executor: holders.executor === undefined ? [] : [holders.executor],
     },
     delays: { admin: 0, risk: 0, oracle: 0 },
   };
@@ -111,19 +166,20 @@ export function localFoundationConfig(holders: {
 export type NamedSigner = Signer & { address: string };
 
 /**
- * Deploys the local foundation from a list of funded signers, in a fixed order of roles:
- * deployer (ADMIN), risk (RISK), guardian (GUARDIAN), oracleOperator (ORACLE), controller (CONTROLLER,
- * standing in for the clearing house), then users with no role.
+ * Deploys the local suite from a list of funded signers, in a fixed order of roles:
+ * deployer (ADMIN), risk (RISK), guardian (GUARDIAN), oracleOperator (ORACLE), controller (CONTROLLER
+ * besides the clearing house, for vault tests), executor (EXECUTOR: submits fills, standing in for the
+ * execution layer), then users with no role.
  */
 export async function deployLocalFoundation<S extends NamedSigner>(
   signers: S[],
   options: { users?: number; progress?: DeployProgress } = {},
 ) {
   const users = options.users ?? 4;
-  if (signers.length < 5 + users) {
-    throw new Error(`The network must provide at least ${5 + users} funded accounts; it has ${signers.length}.`);
+  if (signers.length < 6 + users) {
+    throw new Error(`The network must provide at least ${6 + users} funded accounts; it has ${signers.length}.`);
   }
-  const [deployer, risk, guardian, oracleOperator, controller] = signers as [S, S, S, S, S];
+  const [deployer, risk, guardian, oracleOperator, controller, executor] = signers as [S, S, S, S, S, S];
   const d = await deployFoundation(
     deployer,
     localFoundationConfig({
@@ -131,8 +187,9 @@ export async function deployLocalFoundation<S extends NamedSigner>(
       guardian: guardian.address,
       oracle: oracleOperator.address,
       controller: controller.address,
+      executor: executor.address,
     }),
     options.progress,
   );
-  return { d, deployer, risk, guardian, oracleOperator, controller, users: signers.slice(5, 5 + users) };
+  return { d, deployer, risk, guardian, oracleOperator, controller, executor, users: signers.slice(6, 6 + users) };
 }

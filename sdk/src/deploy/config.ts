@@ -53,10 +53,45 @@ const assetSchema = z.object({
   maxConfidenceBps: bps,
 });
 
+/** Risk settings of one market in one tier (IRiskEngine.MarketRisk); notionals and caps in whole units. */
+const marketRiskSchema = z.object({
+  market: z.number().int().min(0).max(65535),
+  imrBps: bps,
+  mmrBps: bps,
+  bmrBps: bps,
+  bracketNotional1: decimalString.default("0"),
+  bracketAddBps1: bps.default(0),
+  bracketNotional2: decimalString.default("0"),
+  bracketAddBps2: bps.default(0),
+  maxLeverage: z.number().int().min(1).max(200),
+  liquidationPenaltyBps: bps,
+  keeperShareBps: bps,
+  keeperRewardCap: decimalString,
+  oiCap: decimalString,
+  priceBandBps: bps,
+  makerFeeBps: bps,
+  takerFeeBps: bps,
+  maxFundingBpsPerDay: bps,
+  fundingSkewScale: decimalString,
+});
+
+/** A non-quote collateral of a tier and its haircut (IRiskEngine.CollateralRisk). */
+const collateralRiskSchema = z.object({
+  token: z.string(),
+  asset: z.string().min(1).max(31),
+  weightBps: bps,
+  excessWeightBps: bps,
+  sizeThreshold: decimalString.default("0"),
+});
+
 const tierSchema = z.object({
   id: z.number().int().min(0).max(255),
   name: z.string().min(1),
   depth: z.number().int().min(0).max(255),
+  quote: z.string(),
+  maxPositions: z.number().int().min(1).max(8),
+  markets: z.array(marketRiskSchema).default([]),
+  collaterals: z.array(collateralRiskSchema).default([]),
   deposits: z.array(z.object({ token: z.string(), cap: decimalString })).min(1),
   reserveAllowance: z.array(z.object({ token: z.string(), capPerEpoch: decimalString })).default([]),
 });
@@ -67,8 +102,10 @@ const roleHoldersSchema = z.object({
   risk: z.array(address).default([]),
   guardian: z.array(address).default([]),
   oracle: z.array(address).default([]),
-  /** Until the clearing house exists, an account holds CONTROLLER to move and withdraw. */
+  /** CONTROLLER besides the clearing house (which always holds it); e.g. a test account. */
   controller: z.array(address).default([]),
+  /** EXECUTOR: submits fills to the clearing house (the execution layer; a test harness until it exists). */
+  executor: z.array(address).default([]),
 });
 
 const delaysSchema = z.object({
@@ -83,6 +120,7 @@ export const foundationConfigSchema = z
     reserveEpochSeconds: seconds.min(86400).max(30 * 86400),
     tokens: z.array(tokenSchema).min(1),
     assets: z.array(assetSchema).min(1),
+    markets: z.array(z.object({ id: z.number().int().min(1).max(65535), asset: z.string() })).default([]),
     tiers: z.array(tierSchema).min(1),
     sequencer: z.object({ feed: feedSchema.optional(), gracePeriodSeconds: seconds.max(86400) }).optional(),
     roles: roleHoldersSchema.default({}),
@@ -93,7 +131,25 @@ export const foundationConfigSchema = z
     if (symbols.size !== cfg.tokens.length) ctx.addIssue({ code: "custom", message: "token symbols must be unique" });
     const tierIds = new Set(cfg.tiers.map((t) => t.id));
     if (tierIds.size !== cfg.tiers.length) ctx.addIssue({ code: "custom", message: "tier ids must be unique" });
+    const assets = new Set(cfg.assets.map((a) => a.id));
+    const markets = new Set(cfg.markets.map((m) => m.id));
+    for (const m of cfg.markets) {
+      if (!assets.has(m.asset))
+        ctx.addIssue({ code: "custom", message: `market ${m.id} names unknown asset ${m.asset}` });
+    }
     for (const tier of cfg.tiers) {
+      if (!symbols.has(tier.quote))
+        ctx.addIssue({ code: "custom", message: `tier ${tier.name} names unknown quote ${tier.quote}` });
+      for (const m of tier.markets) {
+        if (!markets.has(m.market)) {
+          ctx.addIssue({ code: "custom", message: `tier ${tier.name} names unknown market ${m.market}` });
+        }
+      }
+      for (const c of tier.collaterals) {
+        if (!symbols.has(c.token) || !assets.has(c.asset)) {
+          ctx.addIssue({ code: "custom", message: `tier ${tier.name} collateral ${c.token} / ${c.asset} is unknown` });
+        }
+      }
       for (const entry of [...tier.deposits, ...tier.reserveAllowance]) {
         if (!symbols.has(entry.token)) {
           ctx.addIssue({ code: "custom", message: `tier ${tier.name} names unknown token ${entry.token}` });

@@ -1,15 +1,19 @@
 import { encodeBytes32String, parseUnits, type Interface, type Signer } from "ethers";
 
 import {
+  ClearingHouse__factory,
   CollateralVault__factory,
   MockERC20__factory,
   MockV3Aggregator__factory,
   OracleRouter__factory,
+  RiskEngine__factory,
   StrataAccessManager__factory,
+  type ClearingHouse,
   type CollateralVault,
   type MockERC20,
   type MockV3Aggregator,
   type OracleRouter,
+  type RiskEngine,
   type StrataAccessManager,
 } from "../../../types/index.js";
 import { type FoundationConfig, type FoundationConfigInput, parseFoundationConfig } from "./config.js";
@@ -34,13 +38,15 @@ export interface DeployedAsset {
   mockSecondary?: MockV3Aggregator;
 }
 
-/** The foundation layer of a Strata deployment: governance, vault, oracle router, tokens and feeds. */
+/** A Strata deployment: governance, vault, oracle router, risk engine, clearing house, tokens and feeds. */
 export interface FoundationDeployment {
   network: string;
   config: FoundationConfig;
   manager: StrataAccessManager;
   vault: CollateralVault;
   oracle: OracleRouter;
+  risk: RiskEngine;
+  clearing: ClearingHouse;
   tokens: Record<string, DeployedToken>;
   assets: Record<string, DeployedAsset>;
   sequencerFeed?: MockV3Aggregator;
@@ -49,6 +55,8 @@ export interface FoundationDeployment {
     manager: string;
     vault: string;
     oracle: string;
+    risk: string;
+    clearing: string;
     tokens: Record<string, string>;
     feeds: Record<string, { primary: string; secondary?: string }>;
     sequencerFeed?: string;
@@ -86,10 +94,20 @@ export async function deployFoundation(
     config.reserveEpochSeconds,
   );
   const oracle = await new OracleRouter__factory(deployer).deploy(await manager.getAddress());
-  await Promise.all([vault.waitForDeployment(), oracle.waitForDeployment()]);
-  progress("deployed AccessManager, CollateralVault and OracleRouter");
+  const risk = await new RiskEngine__factory(deployer).deploy(await manager.getAddress());
+  await Promise.all([vault.waitForDeployment(), oracle.waitForDeployment(), risk.waitForDeployment()]);
+  const clearing = await new ClearingHouse__factory(deployer).deploy(
+    await manager.getAddress(),
+    await vault.getAddress(),
+    await oracle.getAddress(),
+    await risk.getAddress(),
+  );
+  await clearing.waitForDeployment();
+  progress("deployed AccessManager, CollateralVault, OracleRouter, RiskEngine and ClearingHouse");
 
-  await wireRoles(manager, { vault, oracle });
+  await wireRoles(manager, { vault, oracle, risk, clearing });
+  // The clearing house is the vault's controller: the only mover of ledger balances besides test holders.
+  await (await manager.grantRole(Role.CONTROLLER, await clearing.getAddress(), 0)).wait();
   progress("mapped every restricted function to its role");
 
   const tokens: Record<string, DeployedToken> = {};
@@ -155,6 +173,32 @@ export async function deployFoundation(
   }
   progress(`listed ${config.assets.length} oracle assets`);
 
+  for (const m of config.markets) {
+    await (await risk.listMarket(m.id, assetKey(m.asset))).wait();
+  }
+  for (const tier of config.tiers) {
+    const quote = tokens[tier.quote]!;
+    await (await risk.listTier(tier.id, tier.depth, quote.address, tier.maxPositions)).wait();
+    for (const c of tier.collaterals) {
+      await (
+        await risk.addCollateralToTier(tier.id, tokens[c.token]!.address, {
+          listed: true,
+          weightBps: c.weightBps,
+          excessWeightBps: c.excessWeightBps,
+          sizeThreshold: parseUnits(c.sizeThreshold, 18),
+          oracleAsset: assetKey(c.asset),
+        })
+      ).wait();
+    }
+  }
+  // Markets after all tiers exist; any order satisfies depth monotonicity when the config does.
+  for (const tier of config.tiers) {
+    for (const m of tier.markets) {
+      await (await risk.addMarketToTier(tier.id, m.market, toMarketRisk(m))).wait();
+    }
+  }
+  progress(`listed ${config.markets.length} markets in the risk engine`);
+
   let sequencerFeed: MockV3Aggregator | undefined;
   if (config.sequencer !== undefined) {
     const feed =
@@ -175,6 +219,8 @@ export async function deployFoundation(
     manager,
     vault,
     oracle,
+    risk,
+    clearing,
     tokens,
     assets,
     ...(sequencerFeed !== undefined ? { sequencerFeed } : {}),
@@ -182,6 +228,8 @@ export async function deployFoundation(
       manager: await manager.getAddress(),
       vault: await vault.getAddress(),
       oracle: await oracle.getAddress(),
+      risk: await risk.getAddress(),
+      clearing: await clearing.getAddress(),
       tokens: Object.fromEntries(Object.values(tokens).map((t) => [t.symbol, t.address])),
       feeds: Object.fromEntries(
         Object.values(assets).map((a) => [
@@ -197,7 +245,7 @@ export async function deployFoundation(
 /** Maps each restricted function of each module to its role (FUNCTION_ROLES) and labels the roles. */
 export async function wireRoles(
   manager: StrataAccessManager,
-  modules: { vault: CollateralVault; oracle: OracleRouter },
+  modules: { vault: CollateralVault; oracle: OracleRouter; risk: RiskEngine; clearing: ClearingHouse },
 ): Promise<void> {
   for (const [name, label] of Object.entries(ROLE_LABELS) as [RoleName, string][]) {
     if (name !== "ADMIN") await (await manager.labelRole(Role[name], label)).wait();
@@ -230,6 +278,7 @@ async function grantRoles(manager: StrataAccessManager, deployer: string, config
     ["GUARDIAN", roles.guardian, 0],
     ["ORACLE", roles.oracle, delays.oracle],
     ["CONTROLLER", roles.controller, 0],
+    ["EXECUTOR", roles.executor, 0],
   ];
   for (const [role, holders, delay] of grants) {
     for (const holder of holders) await (await manager.grantRole(Role[role], holder, delay)).wait();
@@ -258,4 +307,25 @@ async function resolveFeed(
   }
   const existing = MockV3Aggregator__factory.connect(feed.address!, deployer);
   return { address: feed.address!, decimals: Number(await existing.decimals()) };
+}
+
+/** The contract struct of one tier × market's risk settings, from its config entry. */
+export function toMarketRisk(m: FoundationConfig["tiers"][number]["markets"][number]) {
+  return {
+    ratios: { imr: m.imrBps, mmr: m.mmrBps, bmr: m.bmrBps },
+    bracketNotional1: parseUnits(m.bracketNotional1, 18),
+    bracketAddBps1: m.bracketAddBps1,
+    bracketNotional2: parseUnits(m.bracketNotional2, 18),
+    bracketAddBps2: m.bracketAddBps2,
+    maxLeverage: m.maxLeverage,
+    liquidationPenaltyBps: m.liquidationPenaltyBps,
+    keeperShareBps: m.keeperShareBps,
+    keeperRewardCap: parseUnits(m.keeperRewardCap, 18),
+    oiCap: parseUnits(m.oiCap, 18),
+    priceBandBps: m.priceBandBps,
+    makerFeeBps: m.makerFeeBps,
+    takerFeeBps: m.takerFeeBps,
+    maxFundingBpsPerDay: m.maxFundingBpsPerDay,
+    fundingSkewScale: parseUnits(m.fundingSkewScale, 18),
+  };
 }

@@ -10,6 +10,7 @@ export const Role = {
   GUARDIAN: 2n,
   ORACLE: 3n,
   CONTROLLER: 4n,
+  EXECUTOR: 5n,
 } as const;
 export type RoleName = keyof typeof Role;
 
@@ -33,6 +34,18 @@ export const FUNCTION_ROLES = {
     setAssetParams: "RISK",
     setFeeds: "ORACLE",
   },
+  risk: {
+    listTier: "ADMIN",
+    listMarket: "ADMIN",
+    addMarketToTier: "ADMIN",
+    addCollateralToTier: "ADMIN",
+    setMarketRisk: "RISK",
+    setCollateralRisk: "RISK",
+  },
+  clearing: {
+    setPool: "ADMIN",
+    applyFill: "EXECUTOR",
+  },
 } as const satisfies Record<string, Record<string, RoleName>>;
 
 export type ModuleName = keyof typeof FUNCTION_ROLES;
@@ -44,4 +57,5 @@ export const ROLE_LABELS: Record<RoleName, string> = {
   GUARDIAN: "GUARDIAN",
   ORACLE: "ORACLE",
   CONTROLLER: "CONTROLLER",
+  EXECUTOR: "EXECUTOR",
 };

@@ -1,0 +1,455 @@
+// SPDX-License-Identifier: BUSL-1.1
+pragma solidity 0.8.28;
+
+import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManaged.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {SignedMath} from "@openzeppelin/contracts/utils/math/SignedMath.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+
+import {IClearingHouse} from "../interfaces/IClearingHouse.sol";
+import {ICollateralVault} from "../interfaces/ICollateralVault.sol";
+import {IOracleRouter, PriceFlags} from "../interfaces/IOracleRouter.sol";
+import {IRiskEngine} from "../interfaces/IRiskEngine.sol";
+import {BucketId, BucketIdLib} from "../libraries/BucketId.sol";
+import {MarginMath} from "../libraries/MarginMath.sol";
+import {PositionMath} from "../libraries/PositionMath.sol";
+
+/// @title ClearingHouse
+/// @notice Accounts, positions, cash, funding, settlement and margin of Strata. See {IClearingHouse}.
+/// @dev Roles: EXECUTOR (the execution layer) calls `applyFill`; ADMIN sets each tier's pool once.
+contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransient {
+    using SafeCast for uint256;
+    using SafeCast for int256;
+
+    /// @dev Funding state of one tier × market. `longOpenInterest` is Σ long sizes (= Σ short sizes).
+    struct MarketState {
+        int256 fundingIndex;
+        uint48 lastFundingUpdate;
+        uint128 longOpenInterest;
+    }
+
+    /// @dev One price as margin maths needs it: the conservative low and high sides and the mid.
+    struct Quote {
+        uint256 lower;
+        uint256 mid;
+        uint256 upper;
+    }
+
+    uint256 private constant WAD = 1e18;
+    uint256 private constant BPS_TO_WAD = 1e14;
+    uint256 private constant MAX_PRICE = 1e36;
+
+    ICollateralVault public immutable VAULT;
+    IOracleRouter public immutable ORACLE;
+    IRiskEngine public immutable RISK;
+
+    mapping(BucketId account => int256) private _cash;
+    mapping(BucketId account => uint16[]) private _accountMarkets;
+    mapping(BucketId account => mapping(uint16 market => Position)) private _positions;
+    mapping(uint8 tier => mapping(uint16 market => MarketState)) private _marketStates;
+    mapping(uint8 tier => address) private _pools;
+    mapping(address owner => mapping(address operator => bool)) private _operators;
+
+    constructor(
+        address authority,
+        ICollateralVault vault,
+        IOracleRouter oracle,
+        IRiskEngine risk
+    ) AccessManaged(authority) {
+        VAULT = vault;
+        ORACLE = oracle;
+        RISK = risk;
+    }
+
+    // ================================================================ users
+
+    /// @inheritdoc IClearingHouse
+    function setOperator(address operator, bool approved) external {
+        _operators[msg.sender][operator] = approved;
+        emit OperatorSet(msg.sender, operator, approved);
+    }
+
+    /// @inheritdoc IClearingHouse
+    function withdraw(
+        BucketId account,
+        address token,
+        uint256 amount,
+        address receiver
+    ) external nonReentrant returns (uint256 claimId) {
+        IRiskEngine.TierConfig memory tc = _requireAccount(account);
+        _requireOwnerOrOperator(account);
+        _settle(account, tc);
+
+        // With open positions or a debt, what remains must cover IM; unrealized profit does not count.
+        if (_accountMarkets[account].length != 0 || _cash[account] < 0) {
+            Health memory h = _health(account, tc, false);
+            uint256 removed = _collateralValueRemoved(account, tc, token, amount);
+            int256 equityAfter =
+                h.collateralValue.toInt256() - removed.toInt256() + h.cash + h.unrealizedLoss - h.pendingFunding;
+            if (equityAfter < h.im.toInt256()) revert ClearingInsufficientMargin(account, equityAfter, h.im);
+        }
+
+        claimId = VAULT.withdraw(account, token, amount, receiver);
+        emit CollateralWithdrawn(account, token, receiver, amount, claimId);
+    }
+
+    /// @inheritdoc IClearingHouse
+    function settle(BucketId account) external nonReentrant {
+        _settle(account, _requireAccount(account));
+    }
+
+    /// @inheritdoc IClearingHouse
+    function accrueFunding(uint8 tier, uint16 market) external nonReentrant {
+        bytes32 asset = RISK.marketOracleAsset(market);
+        _accrueFunding(tier, market, _quote(asset, false).mid, RISK.marketRisk(tier, market));
+    }
+
+    // ================================================================ execution layer
+
+    /// @inheritdoc IClearingHouse
+    function applyFill(Fill calldata f) external restricted nonReentrant {
+        IRiskEngine.TierConfig memory tc = _checkFill(f);
+        int256 notional = PositionMath.fillNotional(f.size, f.price);
+        (bool takerIncreases, int256 takerRealized) = _applySide(f.taker, tc, f.market, f.size, notional, f.takerFee);
+        (bool makerIncreases, int256 makerRealized) = _applySide(f.maker, tc, f.market, -f.size, -notional, f.makerFee);
+        // Fees go to the tier's insurance fund: cash moves between accounts of one tier, nothing is created.
+        _cash[BucketIdLib.insurance(f.taker.tier())] += (f.takerFee + f.makerFee).toInt256();
+        _emitFill(f, takerRealized, makerRealized);
+
+        // Risk-increasing sides must hold IM at the strict oracle price; reducing sides are never refused.
+        if (takerIncreases) _requireInitialMargin(f.taker, tc);
+        if (makerIncreases) _requireInitialMargin(f.maker, tc);
+    }
+
+    // ================================================================ governance
+
+    /// @inheritdoc IClearingHouse
+    function setPool(uint8 tier, address pool_) external restricted {
+        if (!RISK.tierConfig(tier).listed) revert IRiskEngine.RiskUnknownTier(tier);
+        if (_pools[tier] != address(0)) revert ClearingPoolAlreadySet(tier);
+        if (pool_ == address(0)) revert ClearingInvalidAccount(BucketIdLib.account(pool_, tier, 0));
+        _pools[tier] = pool_;
+        emit PoolSet(tier, pool_);
+    }
+
+    // ================================================================ views
+
+    /// @inheritdoc IClearingHouse
+    function position(BucketId account, uint16 market) external view returns (Position memory) {
+        return _positions[account][market];
+    }
+
+    /// @inheritdoc IClearingHouse
+    function accountMarkets(BucketId account) external view returns (uint16[] memory) {
+        return _accountMarkets[account];
+    }
+
+    /// @inheritdoc IClearingHouse
+    function cash(BucketId account) external view returns (int256) {
+        return _cash[account];
+    }
+
+    /// @inheritdoc IClearingHouse
+    function health(BucketId account) external view returns (Health memory) {
+        return _health(account, _requireAccount(account), false);
+    }
+
+    /// @inheritdoc IClearingHouse
+    function fundingState(uint8 tier, uint16 market) external view returns (int256 index, int256 ratePerDayWad) {
+        IRiskEngine.MarketRisk memory risk = RISK.marketRisk(tier, market);
+        uint256 price = _quote(RISK.marketOracleAsset(market), false).mid;
+        return _fundingIndexNow(tier, market, price, risk);
+    }
+
+    /// @inheritdoc IClearingHouse
+    function openInterest(uint8 tier, uint16 market) external view returns (uint256) {
+        return _marketStates[tier][market].longOpenInterest;
+    }
+
+    /// @inheritdoc IClearingHouse
+    function pool(uint8 tier) external view returns (address) {
+        return _pools[tier];
+    }
+
+    /// @inheritdoc IClearingHouse
+    function isOperator(address owner, address operator) external view returns (bool) {
+        return _operators[owner][operator];
+    }
+
+    // ================================================================ fills
+
+    /// @dev Validates a fill and moves the market's funding index to now. Returns the tier's config.
+    function _checkFill(Fill calldata f) private returns (IRiskEngine.TierConfig memory tc) {
+        if (f.size == 0) revert ClearingZeroSize();
+        if (f.price == 0 || f.price > MAX_PRICE) revert ClearingInvalidPrice(f.price);
+        if (BucketId.unwrap(f.taker) == BucketId.unwrap(f.maker)) revert ClearingSelfTrade(f.taker);
+        uint8 tier = f.taker.tier();
+        if (tier != f.maker.tier()) revert ClearingCrossTierFill(f.taker, f.maker);
+        tc = _requireAccount(f.taker);
+        // Only owned accounts trade; a tier's settlement bucket and insurance fund never hold positions.
+        if (f.taker.owner() == address(0)) revert ClearingInvalidAccount(f.taker);
+        if (f.maker.owner() == address(0)) revert ClearingInvalidAccount(f.maker);
+
+        IRiskEngine.MarketRisk memory risk = RISK.marketRisk(tier, f.market);
+        if (risk.ratios.imr == 0) revert IRiskEngine.RiskMarketNotInTier(tier, f.market);
+        _accrueFunding(tier, f.market, _quote(RISK.marketOracleAsset(f.market), false).mid, risk);
+    }
+
+    function _emitFill(Fill calldata f, int256 takerRealized, int256 makerRealized) private {
+        emit FillApplied(
+            f.taker,
+            f.maker,
+            f.market,
+            f.size,
+            f.price,
+            f.takerFee,
+            f.makerFee,
+            takerRealized,
+            makerRealized
+        );
+    }
+
+    /// @dev Settles the side's funding in the market, applies the fill and its fee, keeps the account's
+    /// market list and the open interest. Returns whether the side's risk grew, and the PnL it realized.
+    function _applySide(
+        BucketId account,
+        IRiskEngine.TierConfig memory tc,
+        uint16 market,
+        int256 dSize,
+        int256 notional,
+        uint256 fee
+    ) private returns (bool increases, int256 realized) {
+        uint8 tier = account.tier();
+        Position storage p = _positions[account][market];
+        int256 oldSize = p.size;
+        _settleFunding(account, market, p, _marketStates[tier][market].fundingIndex);
+
+        int256 newSize;
+        int256 newOpenNotional;
+        (newSize, newOpenNotional, realized) = PositionMath.applyFill(oldSize, p.openNotional, dSize, notional);
+        p.size = newSize.toInt128();
+        p.openNotional = newOpenNotional.toInt128();
+        _cash[account] += realized - fee.toInt256();
+
+        if (oldSize == 0) {
+            uint16[] storage markets = _accountMarkets[account];
+            if (markets.length >= tc.maxPositions) revert ClearingTooManyPositions(account, tc.maxPositions);
+            markets.push(market);
+        } else if (newSize == 0) {
+            _removeMarket(account, market);
+            p.fundingIndex = 0;
+        }
+
+        MarketState storage ms = _marketStates[tier][market];
+        uint256 oi = ms.longOpenInterest;
+        if (oldSize > 0) oi -= uint256(oldSize);
+        if (newSize > 0) oi += uint256(newSize);
+        ms.longOpenInterest = oi.toUint128();
+
+        increases = SignedMath.abs(newSize) > SignedMath.abs(oldSize) || (oldSize > 0 != newSize > 0 && newSize != 0);
+    }
+
+    function _removeMarket(BucketId account, uint16 market) private {
+        uint16[] storage markets = _accountMarkets[account];
+        uint256 last = markets.length - 1;
+        // Bounded by the tier's maxPositions.
+        for (uint256 i; i <= last; ++i) {
+            if (markets[i] == market) {
+                markets[i] = markets[last];
+                markets.pop();
+                return;
+            }
+        }
+    }
+
+    function _requireInitialMargin(BucketId account, IRiskEngine.TierConfig memory tc) private view {
+        Health memory h = _health(account, tc, true);
+        if (h.equity < h.im.toInt256()) revert ClearingInsufficientMargin(account, h.equity, h.im);
+    }
+
+    // ================================================================ funding
+
+    /// @dev Funding follows the pool's inventory: when the pool is short (traders net long), longs pay.
+    /// Rate per day = maxFunding × clamp(−poolSize / skewScale, −1, 1), applied to the mid price.
+    function _fundingIndexNow(
+        uint8 tier,
+        uint16 market,
+        uint256 price,
+        IRiskEngine.MarketRisk memory risk
+    ) private view returns (int256 index, int256 ratePerDayWad) {
+        MarketState memory ms = _marketStates[tier][market];
+        index = ms.fundingIndex;
+        address pool_ = _pools[tier];
+        if (pool_ == address(0) || risk.fundingSkewScale == 0) return (index, 0);
+        int256 skew = -_positions[BucketIdLib.account(pool_, tier, 0)][market].size;
+        int256 maxRate = (uint256(risk.maxFundingBpsPerDay) * BPS_TO_WAD).toInt256();
+        ratePerDayWad = (maxRate * skew) / int256(uint256(risk.fundingSkewScale));
+        if (ratePerDayWad > maxRate) ratePerDayWad = maxRate;
+        if (ratePerDayWad < -maxRate) ratePerDayWad = -maxRate;
+        uint256 elapsed = ms.lastFundingUpdate == 0 ? 0 : block.timestamp - ms.lastFundingUpdate;
+        // index moves by rate × price × elapsed / 1 day, in quote WAD per base unit.
+        int256 move = (ratePerDayWad * price.toInt256() * elapsed.toInt256()) / (1 days * int256(WAD));
+        index += move;
+    }
+
+    function _accrueFunding(uint8 tier, uint16 market, uint256 price, IRiskEngine.MarketRisk memory risk) private {
+        MarketState storage ms = _marketStates[tier][market];
+        if (ms.lastFundingUpdate == block.timestamp) return;
+        (int256 index, int256 rate) = _fundingIndexNow(tier, market, price, risk);
+        ms.fundingIndex = index;
+        ms.lastFundingUpdate = uint48(block.timestamp);
+        emit FundingAccrued(tier, market, index, rate);
+    }
+
+    /// @dev Realizes the funding a position owes since its snapshot into cash, and moves the snapshot.
+    function _settleFunding(BucketId account, uint16 market, Position storage p, int256 index) private {
+        int256 owed = PositionMath.fundingOwed(p.size, index, p.fundingIndex);
+        p.fundingIndex = index;
+        if (owed != 0) {
+            _cash[account] -= owed;
+            emit FundingSettled(account, market, owed);
+        }
+    }
+
+    // ================================================================ settlement
+
+    function _settle(BucketId account, IRiskEngine.TierConfig memory tc) private {
+        uint8 tier = account.tier();
+        uint16[] storage markets = _accountMarkets[account];
+        uint256 count = markets.length;
+        for (uint256 i; i < count; ++i) {
+            uint16 market = markets[i];
+            _settleFunding(account, market, _positions[account][market], _marketStates[tier][market].fundingIndex);
+        }
+
+        int256 balance = _cash[account];
+        if (balance == 0) return;
+        uint256 scale = 10 ** (18 - tc.quoteDecimals);
+        BucketId settlement = BucketIdLib.settlement(tier);
+        int256 tokens;
+        if (balance < 0) {
+            // Rounding: up — the account pays at least what it owes; any excess stays its cash.
+            uint256 owed = Math.ceilDiv(uint256(-balance), scale);
+            uint256 paid = Math.min(owed, VAULT.balanceOf(account, tc.quoteToken));
+            if (paid == 0) return;
+            VAULT.move(account, settlement, tc.quoteToken, paid);
+            tokens = paid.toInt256();
+        } else {
+            // Rounding: down — the account is paid at most what it is owed; the rest stays its cash.
+            uint256 due = uint256(balance) / scale;
+            uint256 paid = Math.min(due, VAULT.balanceOf(settlement, tc.quoteToken));
+            if (paid == 0) return;
+            VAULT.move(settlement, account, tc.quoteToken, paid);
+            tokens = -paid.toInt256();
+        }
+        int256 cashAfter = balance + tokens * scale.toInt256();
+        _cash[account] = cashAfter;
+        emit Settled(account, tokens, cashAfter);
+    }
+
+    // ================================================================ margin
+
+    /// @dev The margin figures of `account`. `strict` uses the strict oracle read (reverts unless every
+    /// price is good), otherwise the liquidation read (never reverts but for a missing price).
+    function _health(
+        BucketId account,
+        IRiskEngine.TierConfig memory tc,
+        bool strict
+    ) private view returns (Health memory h) {
+        uint8 tier = account.tier();
+        h.collateralValue = _collateralValue(account, tc, strict);
+        h.cash = _cash[account];
+
+        uint16[] storage markets = _accountMarkets[account];
+        uint256 count = markets.length;
+        h.positions = count;
+        for (uint256 i; i < count; ++i) {
+            _addPosition(h, account, tier, markets[i], strict);
+        }
+        h.equity = h.collateralValue.toInt256() + h.cash + h.unrealizedPnl - h.pendingFunding;
+    }
+
+    /// @dev Adds one position's PnL, pending funding and requirements to `h`.
+    function _addPosition(Health memory h, BucketId account, uint8 tier, uint16 market, bool strict) private view {
+        Position memory p = _positions[account][market];
+        IRiskEngine.MarketRisk memory risk = RISK.marketRisk(tier, market);
+        Quote memory q = _quote(RISK.marketOracleAsset(market), strict);
+        // Conservative mark: a long is worth its low side, a short its high side.
+        int256 pnl = PositionMath.unrealizedPnl(p.size, p.openNotional, p.size > 0 ? q.lower : q.upper);
+        h.unrealizedPnl += pnl;
+        if (pnl < 0) h.unrealizedLoss += pnl;
+        (int256 index, ) = _fundingIndexNow(tier, market, q.mid, risk);
+        h.pendingFunding += PositionMath.fundingOwed(p.size, index, p.fundingIndex);
+        (uint256 im, uint256 mm, uint256 backstop) = MarginMath.requirements(
+            PositionMath.notionalUp(p.size, q.upper),
+            RISK.currentRatios(tier, market),
+            risk
+        );
+        h.im += im;
+        h.mm += mm;
+        h.backstop += backstop;
+    }
+
+    /// @dev Σ weighted value of the account's collateral tokens (the tier's list, at most four).
+    function _collateralValue(
+        BucketId account,
+        IRiskEngine.TierConfig memory tc,
+        bool strict
+    ) private view returns (uint256 total) {
+        address[] memory tokens = RISK.tierCollaterals(account.tier());
+        for (uint256 i; i < tokens.length; ++i) {
+            uint256 balance = VAULT.balanceOf(account, tokens[i]);
+            if (balance != 0) total += _weightedValue(account.tier(), tc, tokens[i], balance, strict);
+        }
+    }
+
+    /// @dev How much weighted collateral value `amount` of `token` carries out of the account.
+    function _collateralValueRemoved(
+        BucketId account,
+        IRiskEngine.TierConfig memory tc,
+        address token,
+        uint256 amount
+    ) private view returns (uint256) {
+        uint256 balance = VAULT.balanceOf(account, token);
+        if (amount >= balance) return _weightedValue(account.tier(), tc, token, balance, false);
+        return
+            _weightedValue(account.tier(), tc, token, balance, false) -
+            _weightedValue(account.tier(), tc, token, balance - amount, false);
+    }
+
+    function _weightedValue(
+        uint8 tier,
+        IRiskEngine.TierConfig memory tc,
+        address token,
+        uint256 amount,
+        bool strict
+    ) private view returns (uint256) {
+        if (amount == 0) return 0;
+        if (token == tc.quoteToken) return amount * 10 ** (18 - tc.quoteDecimals);
+        IRiskEngine.CollateralRisk memory c = RISK.collateralRisk(tier, token);
+        if (!c.listed) return 0;
+        uint8 decimals = VAULT.tokenConfig(token).decimals;
+        // Rounding: down — collateral value favours the protocol; priced at the low side of the band.
+        uint256 value = Math.mulDiv(amount, _quote(c.oracleAsset, strict).lower, 10 ** decimals);
+        return MarginMath.weightedValue(value, c);
+    }
+
+    function _quote(bytes32 asset, bool strict) private view returns (Quote memory q) {
+        IOracleRouter.Price memory p = strict ? ORACLE.getPrice(asset) : ORACLE.getPriceForLiquidation(asset);
+        if (p.flags & PriceFlags.UNAVAILABLE != 0) revert ClearingPriceUnavailable(asset);
+        return Quote({lower: p.lower, mid: p.price, upper: p.upper});
+    }
+
+    // ================================================================ access
+
+    function _requireAccount(BucketId account) private view returns (IRiskEngine.TierConfig memory tc) {
+        tc = RISK.tierConfig(account.tier());
+        if (!tc.listed || !account.isValid()) revert ClearingInvalidAccount(account);
+    }
+
+    function _requireOwnerOrOperator(BucketId account) private view {
+        address owner = account.owner();
+        if (msg.sender != owner && !_operators[owner][msg.sender]) revert ClearingUnauthorized(account, msg.sender);
+    }
+}

@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: BUSL-1.1
+pragma solidity 0.8.28;
+
+import {BucketId} from "../libraries/BucketId.sol";
+
+/// @title IClearingHouse
+/// @notice Isolated margin accounts `(owner, tier, subId)`, their perpetual positions, signed cash and
+/// funding, settlement through each tier's settlement bucket, and margin checks on the conservative side
+/// of the oracle band. Tokens stay in the vault; the clearing house moves them only by instructing it.
+///
+/// An account is identified by its vault bucket id. Its collateral (the vault balances of the tier's
+/// collateral tokens) backs only its own positions. Both sides of every fill are accounts of one tier,
+/// so per tier and market Σ size = 0 and Σ (cash + unrealized PnL) changes only by fees and by rounding
+/// dust in the protocol's favour (DESIGN §6.3).
+/// @dev Units: sizes base WAD; prices quote WAD per base unit; cash, notionals, equity and requirements
+/// quote WAD. Token amounts convert at the vault boundary with the quote token's decimals.
+interface IClearingHouse {
+    // ---------------------------------------------------------------- types
+
+    /// @notice A position of an account in one market.
+    /// @param size Signed base size (long > 0).
+    /// @param openNotional Signed cost basis, the sign of `size`.
+    /// @param fundingIndex The market's funding index when funding was last settled into cash.
+    struct Position {
+        int128 size;
+        int128 openNotional;
+        int256 fundingIndex;
+    }
+
+    /// @notice One fill between two accounts of one tier, as the execution layer submits it.
+    /// @param taker The account whose size changes by `size`.
+    /// @param maker The counterparty, whose size changes by `-size`.
+    /// @param market The market.
+    /// @param size Signed base size for the taker.
+    /// @param price Fill price (quote WAD per base unit).
+    /// @param takerFee Fee charged to the taker (quote WAD), credited to the tier's insurance fund.
+    /// @param makerFee Fee charged to the maker (quote WAD), credited to the tier's insurance fund.
+    struct Fill {
+        BucketId taker;
+        BucketId maker;
+        uint16 market;
+        int256 size;
+        uint256 price;
+        uint256 takerFee;
+        uint256 makerFee;
+    }
+
+    /// @notice An account's margin figures (quote WAD), on the conservative side of every price band.
+    /// @param collateralValue Weighted value of the account's collateral tokens.
+    /// @param cash Realized PnL, funding and fees not yet settled into tokens.
+    /// @param unrealizedPnl Σ unrealized PnL of the positions.
+    /// @param unrealizedLoss Σ of the negative unrealized PnLs only (profits excluded, for withdrawals).
+    /// @param pendingFunding Funding owed since the last settlement (positive: the account pays).
+    /// @param equity collateralValue + cash + unrealizedPnl − pendingFunding.
+    /// @param im Initial margin requirement.
+    /// @param mm Maintenance margin requirement.
+    /// @param backstop Backstop margin requirement.
+    /// @param positions Number of open positions.
+    struct Health {
+        uint256 collateralValue;
+        int256 cash;
+        int256 unrealizedPnl;
+        int256 unrealizedLoss;
+        int256 pendingFunding;
+        int256 equity;
+        uint256 im;
+        uint256 mm;
+        uint256 backstop;
+        uint256 positions;
+    }
+
+    // ---------------------------------------------------------------- errors
+
+    /// @notice The account's owner is address(0) or its tier is not listed.
+    error ClearingInvalidAccount(BucketId account);
+    /// @notice `caller` is neither the owner of `account` nor an operator the owner authorized.
+    error ClearingUnauthorized(BucketId account, address caller);
+    /// @notice A fill between an account and itself.
+    error ClearingSelfTrade(BucketId account);
+    /// @notice A fill between accounts of two tiers (the tier firewall).
+    error ClearingCrossTierFill(BucketId taker, BucketId maker);
+    /// @notice A fill of size zero.
+    error ClearingZeroSize();
+    /// @notice A fill price of zero or above the oracle's hard ceiling.
+    error ClearingInvalidPrice(uint256 price);
+    /// @notice The account would hold more positions than its tier allows.
+    error ClearingTooManyPositions(BucketId account, uint256 max);
+    /// @notice After the operation the account's equity would fall below its requirement.
+    error ClearingInsufficientMargin(BucketId account, int256 equity, uint256 requirement);
+    /// @notice No price at all is available for the oracle asset (the router reports UNAVAILABLE).
+    error ClearingPriceUnavailable(bytes32 asset);
+    /// @notice The tier's pool is set already.
+    error ClearingPoolAlreadySet(uint8 tier);
+
+    // ---------------------------------------------------------------- events
+
+    /// @notice `owner` authorized (`approved`) or revoked `operator` for all its accounts.
+    event OperatorSet(address indexed owner, address indexed operator, bool approved);
+    /// @notice A fill was applied. `takerRealized`/`makerRealized` are the PnLs it realized into cash.
+    event FillApplied(
+        BucketId indexed taker,
+        BucketId indexed maker,
+        uint16 indexed market,
+        int256 size,
+        uint256 price,
+        uint256 takerFee,
+        uint256 makerFee,
+        int256 takerRealized,
+        int256 makerRealized
+    );
+    /// @notice The funding index of `market` in `tier` moved to `index` at `ratePerDayWad` (signed, WAD).
+    event FundingAccrued(uint8 indexed tier, uint16 indexed market, int256 index, int256 ratePerDayWad);
+    /// @notice `account` settled `payment` of funding in `market` into its cash (positive: it paid).
+    event FundingSettled(BucketId indexed account, uint16 indexed market, int256 payment);
+    /// @notice `account`'s cash was settled against its tier's settlement bucket: `tokens` moved (positive:
+    /// the account paid), leaving `cashAfter`.
+    event Settled(BucketId indexed account, int256 tokens, int256 cashAfter);
+    /// @notice `amount` of `token` left `account` for `receiver` (`claimId` 0: paid at once, else queued).
+    event CollateralWithdrawn(
+        BucketId indexed account,
+        address indexed token,
+        address indexed receiver,
+        uint256 amount,
+        uint256 claimId
+    );
+    /// @notice The backstop pool of `tier` was set.
+    event PoolSet(uint8 indexed tier, address pool);
+
+    // ---------------------------------------------------------------- users
+
+    /// @notice Authorizes or revokes `operator` for every account of the caller.
+    function setOperator(address operator, bool approved) external;
+
+    /// @notice Withdraws `amount` of `token` from `account` to `receiver`, after settling it. With open
+    /// positions or negative cash, what remains must cover IM with unrealized profit excluded.
+    /// @return claimId 0 when paid at once, otherwise the vault claim that pays it later.
+    function withdraw(
+        BucketId account,
+        address token,
+        uint256 amount,
+        address receiver
+    ) external returns (uint256 claimId);
+
+    /// @notice Settles `account`: realizes its funding, then pays negative cash from its quote balance
+    /// into the tier's settlement bucket, or positive cash out of it (up to what it holds). Anyone may call.
+    function settle(BucketId account) external;
+
+    /// @notice Moves the funding index of `market` in `tier` up to now. Anyone may call.
+    function accrueFunding(uint8 tier, uint16 market) external;
+
+    // ---------------------------------------------------------------- execution layer
+
+    /// @notice Applies a fill (EXECUTOR role). Risk-increasing sides must hold IM afterwards, at the strict
+    /// oracle price; reducing sides are never refused for margin.
+    function applyFill(Fill calldata fill) external;
+
+    // ---------------------------------------------------------------- governance
+
+    /// @notice Sets the backstop pool of `tier` once (ADMIN): its account `(pool, tier, 0)` is the tier's
+    /// counterparty, and funding follows its inventory.
+    function setPool(uint8 tier, address pool) external;
+
+    // ---------------------------------------------------------------- views
+
+    /// @notice The position of `account` in `market`.
+    function position(BucketId account, uint16 market) external view returns (Position memory);
+
+    /// @notice The markets in which `account` has an open position.
+    function accountMarkets(BucketId account) external view returns (uint16[] memory);
+
+    /// @notice The cash of `account` (quote WAD).
+    function cash(BucketId account) external view returns (int256);
+
+    /// @notice The margin figures of `account` now, on the conservative side of every band. Never
+    /// reverts for stale or suspicious prices (it uses the liquidation read).
+    function health(BucketId account) external view returns (Health memory);
+
+    /// @notice The funding index of `market` in `tier` as of now, and its current rate per day (WAD).
+    function fundingState(uint8 tier, uint16 market) external view returns (int256 index, int256 ratePerDayWad);
+
+    /// @notice Σ long sizes of `market` in `tier` (equal to Σ short sizes).
+    function openInterest(uint8 tier, uint16 market) external view returns (uint256);
+
+    /// @notice The backstop pool of `tier`.
+    function pool(uint8 tier) external view returns (address);
+
+    /// @notice Whether `operator` may act for `owner`'s accounts.
+    function isOperator(address owner, address operator) external view returns (bool);
+}
