@@ -12,11 +12,17 @@ import { parseUnits, type ContractTransactionResponse } from "ethers";
 import { deployLocalFoundation } from "../deploy/local.js";
 import { accountBucket } from "../sdk/src/client/buckets.js";
 
-/** Targets from the issues: an operation over its target fails the benchmark run. */
-const TARGETS: Record<string, number> = {
-  "vault.deposit.first": 90_000,
-  "vault.deposit": 65_000,
-  "vault.withdraw": 90_000,
+/**
+ * Targets from the issues. `enforced` targets belong to delivered work: exceeding one fails the run.
+ * The others belong to work still open (issue #3, the clearing layer) and are reported against their
+ * target without failing, until that work is delivered.
+ */
+const TARGETS: Record<string, { gas: number; enforced: boolean }> = {
+  "vault.deposit.first": { gas: 90_000, enforced: true },
+  "vault.deposit": { gas: 65_000, enforced: true },
+  "vault.withdraw": { gas: 90_000, enforced: true },
+  "clearing.settle": { gas: 70_000, enforced: false },
+  "clearing.withdraw.withPositions": { gas: 130_000, enforced: false },
 };
 
 async function gasOf(tx: Promise<ContractTransactionResponse>): Promise<number> {
@@ -26,8 +32,8 @@ async function gasOf(tx: Promise<ContractTransactionResponse>): Promise<number> 
 }
 
 const { ethers } = await network.create();
-const { d, controller, users } = await deployLocalFoundation(await ethers.getSigners(), { users: 2 });
-const [alice, bob] = users;
+const { d, controller, executor, users } = await deployLocalFoundation(await ethers.getSigners(), { users: 4 });
+const [alice, bob, trader, maker] = users;
 const usdc = d.tokens.USDC!;
 const vaultAddress = await d.vault.getAddress();
 const amount = parseUnits("1000", usdc.decimals);
@@ -56,6 +62,39 @@ gas["vault.withdraw"] = await gasOf(
   d.vault.connect(controller!).withdraw(bucket, usdc.address, amount, alice!.address),
 );
 
+// Clearing: a trader with one open position (long 1 ETH in tier pro against a maker), settling a debt
+// (a taker fee) against the tier's settlement bucket, which already holds tokens (steady state), and
+// withdrawing free collateral while the position stays open.
+const PRO = 1;
+const ETH = 1;
+const traderAccount = accountBucket(trader!.address, PRO, 0n);
+const makerAccount = accountBucket(maker!.address, PRO, 0n);
+for (const [user, account] of [
+  [trader!, traderAccount],
+  [maker!, makerAccount],
+] as const) {
+  const funds = parseUnits("100000", usdc.decimals);
+  await (await usdc.mock!.mint(user.address, funds)).wait();
+  await (await usdc.mock!.connect(user).approve(vaultAddress, funds)).wait();
+  await (await d.vault.connect(user).deposit(usdc.address, funds, account)).wait();
+}
+const fill = (size: bigint, takerFee: bigint) =>
+  d.clearing.connect(executor).applyFill({
+    taker: traderAccount,
+    maker: makerAccount,
+    market: ETH,
+    size,
+    price: parseUnits("3000", 18),
+    takerFee,
+    makerFee: parseUnits("1", 18),
+  });
+await (await fill(parseUnits("1", 18), parseUnits("1.5", 18))).wait();
+await (await d.clearing.settle(makerAccount)).wait(); // the settlement bucket now holds tokens
+gas["clearing.settle"] = await gasOf(d.clearing.settle(traderAccount));
+gas["clearing.withdraw.withPositions"] = await gasOf(
+  d.clearing.connect(trader!).withdraw(traderAccount, usdc.address, parseUnits("1000", usdc.decimals), trader!.address),
+);
+
 const reportPath = path.resolve("reports", "gas.json");
 mkdirSync(path.dirname(reportPath), { recursive: true });
 const previous: Record<string, number> = existsSync(reportPath)
@@ -65,18 +104,19 @@ const merged = { ...previous, ...gas };
 const sorted = Object.fromEntries(Object.entries(merged).sort(([a], [b]) => a.localeCompare(b)));
 writeFileSync(reportPath, `${JSON.stringify(sorted, null, 2)}\n`);
 
-console.log("operation                     gas      target");
+console.log("operation                          gas   target");
 let over = 0;
 for (const [op, used] of Object.entries(gas)) {
   const target = TARGETS[op];
-  const ok = target === undefined || used <= target;
-  if (!ok) over++;
+  const ok = target === undefined || used <= target.gas;
+  if (!ok && target.enforced) over++;
+  const verdict = ok ? "" : target.enforced ? "  OVER" : "  over (open issue; not enforced yet)";
   console.log(
-    `${op.padEnd(28)} ${String(used).padStart(8)}  ${target === undefined ? "" : `<= ${target}`}${ok ? "" : "  OVER"}`,
+    `${op.padEnd(32)} ${String(used).padStart(8)}  ${target === undefined ? "" : `<= ${target.gas}`}${verdict}`,
   );
 }
 console.log(`\nwrote ${path.relative(process.cwd(), reportPath)}`);
 if (over > 0) {
-  console.error(`${over} operation(s) over target`);
+  console.error(`${over} operation(s) over an enforced target`);
   process.exitCode = 1;
 }

@@ -120,6 +120,8 @@ interface ICollateralVault {
     event DepositCapSet(uint8 indexed tier, address indexed token, uint256 oldCap, uint256 newCap);
     /// @notice `tier` may draw up to `capPerEpoch` of `token` from the reserve per epoch (0: not eligible).
     event ReserveAllowanceSet(uint8 indexed tier, address indexed token, uint256 oldCapPerEpoch, uint256 capPerEpoch);
+    /// @notice `account` was registered (`registered`) or unregistered as a controller.
+    event ControllerSet(address indexed account, bool registered);
     /// @notice Deposits were paused (`paused`) or resumed.
     event DepositsPauseSet(bool paused, address indexed by);
 
@@ -142,6 +144,7 @@ interface ICollateralVault {
     function setClaimReceiver(uint256 claimId, address newReceiver) external;
 
     // ---------------------------------------------------------------- controller (the clearing house)
+    // Callable by registered controllers and by holders of the CONTROLLER role.
 
     /// @notice Moves `amount` of `token` from `from` to `to`. Both buckets must be of one tier.
     function move(BucketId from, BucketId to, address token, uint256 amount) external;
@@ -180,6 +183,11 @@ interface ICollateralVault {
     /// @notice Sets how much of `token` `tier` may draw from the reserve per epoch (0 makes it ineligible).
     function setReserveAllowance(uint8 tier, address token, uint128 capPerEpoch) external;
 
+    /// @notice Registers or unregisters `account` (the clearing house) as a controller (ADMIN). A registered
+    /// controller passes `move`, `withdraw` and `drawReserve` with one storage read; holders of the
+    /// CONTROLLER role pass through the AccessManager as before.
+    function setController(address account, bool registered) external;
+
     /// @notice Stops deposits. Never stops withdrawals, moves or claims.
     function pauseDeposits() external;
 
@@ -215,6 +223,9 @@ interface ICollateralVault {
 
     /// @notice The current reserve epoch.
     function reserveEpoch() external view returns (uint256);
+
+    /// @notice Whether `account` is a registered controller (see {setController}).
+    function isRegisteredController(address account) external view returns (bool);
 
     /// @notice Whether deposits are paused.
     function depositsPaused() external view returns (bool);

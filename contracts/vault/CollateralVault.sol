@@ -72,6 +72,15 @@ contract CollateralVault is ICollateralVault, AccessManaged, ReentrancyGuardTran
     mapping(address token => uint256) private _totalQueued;
     uint256 private _lastClaimId;
     bool private _depositsPaused;
+    /// @dev Controllers registered by ADMIN (the clearing house): checked with one storage read on the hot
+    /// path instead of an AccessManager round trip. Holders of the CONTROLLER role are controllers too.
+    mapping(address account => bool) private _registeredControllers;
+
+    /// @dev The caller must be a registered controller or hold the role AccessManager maps to the function.
+    modifier onlyController() {
+        if (!_registeredControllers[msg.sender]) _checkCanCall(msg.sender, msg.data);
+        _;
+    }
 
     /// @param authority The AccessManager that governs this vault.
     /// @param reserveEpochLength Length of a reserve epoch, between 1 and 30 days.
@@ -143,7 +152,7 @@ contract CollateralVault is ICollateralVault, AccessManaged, ReentrancyGuardTran
     // ================================================================ controller
 
     /// @inheritdoc ICollateralVault
-    function move(BucketId from, BucketId to, address token, uint256 amount) external restricted nonReentrant {
+    function move(BucketId from, BucketId to, address token, uint256 amount) external onlyController nonReentrant {
         if (amount == 0) revert VaultZeroAmount();
         if (from.tier() != to.tier()) revert VaultCrossTierMove(from, to);
         if (!to.isValid()) revert VaultInvalidBucket(to);
@@ -161,7 +170,7 @@ contract CollateralVault is ICollateralVault, AccessManaged, ReentrancyGuardTran
         address token,
         uint256 amount,
         address receiver
-    ) external restricted nonReentrant returns (uint256 claimId) {
+    ) external onlyController nonReentrant returns (uint256 claimId) {
         if (amount == 0) revert VaultZeroAmount();
         if (receiver == address(0) || receiver == address(this)) revert VaultInvalidReceiver(receiver);
         TokenConfig memory cfg = _tokens[token];
@@ -206,7 +215,7 @@ contract CollateralVault is ICollateralVault, AccessManaged, ReentrancyGuardTran
     }
 
     /// @inheritdoc ICollateralVault
-    function drawReserve(BucketId to, address token, uint256 amount) external restricted nonReentrant {
+    function drawReserve(BucketId to, address token, uint256 amount) external onlyController nonReentrant {
         if (amount == 0) revert VaultZeroAmount();
         if (!to.isValid()) revert VaultInvalidBucket(to);
         uint8 tier = to.tier();
@@ -318,6 +327,13 @@ contract CollateralVault is ICollateralVault, AccessManaged, ReentrancyGuardTran
     }
 
     /// @inheritdoc ICollateralVault
+    function setController(address account, bool registered) external restricted {
+        if (account == address(0)) revert VaultInvalidReceiver(account);
+        _registeredControllers[account] = registered;
+        emit ControllerSet(account, registered);
+    }
+
+    /// @inheritdoc ICollateralVault
     function pauseDeposits() external restricted {
         _depositsPaused = true;
         emit DepositsPauseSet(true, msg.sender);
@@ -381,6 +397,11 @@ contract CollateralVault is ICollateralVault, AccessManaged, ReentrancyGuardTran
     /// @inheritdoc ICollateralVault
     function reserveEpoch() public view returns (uint256) {
         return block.timestamp / RESERVE_EPOCH_LENGTH;
+    }
+
+    /// @inheritdoc ICollateralVault
+    function isRegisteredController(address account) external view returns (bool) {
+        return _registeredControllers[account];
     }
 
     /// @inheritdoc ICollateralVault

@@ -813,6 +813,34 @@ describe("CollateralVault", () => {
       expect(await f.vault.isLocked()).to.equal(false);
     });
 
+    it("setController: ADMIN registers a controller that moves without the CONTROLLER role, and can remove it", async () => {
+      const f = await networkHelpers.loadFixture(fixture);
+      // The deployment registered the clearing house.
+      expect(await f.vault.isRegisteredController(await f.d.clearing.getAddress())).to.equal(true);
+      await f.deposit(f.alice, f.usdc, CORE, 1_000n);
+      const from = accountBucket(f.alice.address, CORE, 0n);
+      const to = settlementBucket(CORE);
+      await expect(f.vault.connect(f.carol).move(from, to, f.usdc.address, 1n))
+        .to.be.revertedWithCustomError(f.vault, "AccessManagedUnauthorized")
+        .withArgs(f.carol.address);
+      await expect(f.vault.setController(f.carol.address, true))
+        .to.emit(f.vault, "ControllerSet")
+        .withArgs(f.carol.address, true);
+      await f.vault.connect(f.carol).move(from, to, f.usdc.address, 1n);
+      await f.vault.connect(f.carol).withdraw(from, f.usdc.address, 1n, f.carol.address);
+      expect(await f.vault.balanceOf(from, f.usdc.address)).to.equal(998n);
+      await f.vault.setController(f.carol.address, false);
+      await expect(f.vault.connect(f.carol).move(from, to, f.usdc.address, 1n))
+        .to.be.revertedWithCustomError(f.vault, "AccessManagedUnauthorized")
+        .withArgs(f.carol.address);
+      await expect(f.vault.setController(ZeroAddress, true))
+        .to.be.revertedWithCustomError(f.vault, "VaultInvalidReceiver")
+        .withArgs(ZeroAddress);
+      await expect(f.vault.connect(f.risk).setController(f.risk.address, true))
+        .to.be.revertedWithCustomError(f.vault, "AccessManagedUnauthorized")
+        .withArgs(f.risk.address);
+    });
+
     it("pause: GUARDIAN pauses at once, only ADMIN resumes", async () => {
       const f = await networkHelpers.loadFixture(fixture);
       await expect(f.vault.connect(f.alice).pauseDeposits())

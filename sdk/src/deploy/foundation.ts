@@ -106,8 +106,9 @@ export async function deployFoundation(
   progress("deployed AccessManager, CollateralVault, OracleRouter, RiskEngine and ClearingHouse");
 
   await wireRoles(manager, { vault, oracle, risk, clearing });
-  // The clearing house is the vault's controller: the only mover of ledger balances besides test holders.
-  await (await manager.grantRole(Role.CONTROLLER, await clearing.getAddress(), 0)).wait();
+  // The clearing house is the vault's registered controller: the only mover of ledger balances besides
+  // CONTROLLER role holders named in the config (test accounts).
+  await (await vault.setController(await clearing.getAddress(), true)).wait();
   progress("mapped every restricted function to its role");
 
   const tokens: Record<string, DeployedToken> = {};

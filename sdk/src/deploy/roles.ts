@@ -21,6 +21,7 @@ export const FUNCTION_ROLES = {
     enableTierToken: "ADMIN",
     setReserveAllowance: "ADMIN",
     unpauseDeposits: "ADMIN",
+    setController: "ADMIN",
     setOutflowLimit: "RISK",
     setDepositCap: "RISK",
     pauseDeposits: "GUARDIAN",
