@@ -1,7 +1,7 @@
 /**
- * README's main job: deploys Strata's foundation (governance, collateral vault, oracle router) with mock
- * tokens and Chainlink mock feeds onto the embedded chain, exercises it like its users will, and prints
- * the per-tier status. Later layers (clearing, execution, keepers, shock scenarios) extend this run.
+ * README's main job: deploys Strata (governance, collateral vault, oracle router, risk engine, clearing
+ * house) with mock tokens and Chainlink mock feeds onto the embedded chain, exercises it like its users
+ * will, and prints the per-tier status. Later layers (execution, keepers, shock scenarios) extend this run.
  *
  *   npm start                     # embedded in-process chain
  *   npx hardhat run scripts/main.ts --network localhost   # a node on 127.0.0.1:8545
@@ -10,8 +10,8 @@ import { network } from "hardhat";
 import { parseUnits } from "ethers";
 
 import { deployLocalFoundation } from "../deploy/local.js";
-import { readFoundationStatus } from "../sdk/src/client/foundationStatus.js";
-import { renderFoundationStatus } from "../sdk/src/cli/statusTable.js";
+import { readAccountStatus, readFoundationStatus } from "../sdk/src/client/foundationStatus.js";
+import { renderAccounts, renderFoundationStatus } from "../sdk/src/cli/statusTable.js";
 import { accountBucket } from "../sdk/src/client/buckets.js";
 
 const started = Date.now();
@@ -19,7 +19,7 @@ const step = (message: string) => console.log(`  [${((Date.now() - started) / 10
 
 const { ethers, networkName } = await network.create();
 console.log(`Strata foundation on network "${networkName}"`);
-const { d, deployer, controller, users } = await deployLocalFoundation(await ethers.getSigners(), {
+const { d, deployer, controller, executor, users } = await deployLocalFoundation(await ethers.getSigners(), {
   users: 3,
   progress: step,
 });
@@ -101,9 +101,66 @@ await (await d.assets["ETH/USD"]!.mockSecondary!.updateAnswer(parseUnits("3010",
 await (await d.oracle.poke(d.assets["ETH/USD"]!.key)).wait();
 step("pushed an ETH/USD round to both feeds and poked the router");
 
+// Clearing: bob (pro, 20x) goes long 10 ETH against carol; the execution layer's role is held by a
+// harness account until the execution layer exists. Fees go to the pro tier's insurance fund.
+const PRO = 1;
+const ETH = 1;
+const bobPro = accountBucket(bob.address, PRO, 0n);
+const carolPro = accountBucket(carol.address, PRO, 0n);
+const carolFunds = parseUnits("100000", usdc.decimals);
+await (await usdc.mock!.mint(carol.address, carolFunds)).wait();
+await (await usdc.mock!.connect(carol).approve(vaultAddress, carolFunds)).wait();
+await (await d.vault.connect(carol).deposit(usdc.address, carolFunds, carolPro)).wait();
+const size = parseUnits("10", 18);
+const price = parseUnits("3012", 18);
+const notional = (size * price) / 10n ** 18n;
+await (
+  await d.clearing.connect(executor).applyFill({
+    taker: bobPro,
+    maker: carolPro,
+    market: ETH,
+    size,
+    price,
+    takerFee: (notional * 5n) / 10_000n,
+    makerFee: (notional * 2n) / 10_000n,
+  })
+).wait();
+step("bob bought 10 ETH at 3,012 from carol in tier pro (taker 5 bps, maker 2 bps to pro's insurance fund)");
+
+// The market rallies 5%; both settle their fees into pro's settlement bucket.
+await (await d.assets["ETH/USD"]!.mockPrimary!.updateAnswer(parseUnits("3162.6", 8))).wait();
+await (await d.assets["ETH/USD"]!.mockSecondary!.updateAnswer(parseUnits("3162", 18))).wait();
+await (await d.clearing.settle(bobPro)).wait();
+await (await d.clearing.settle(carolPro)).wait();
+step("ETH rallied 5% to 3,162.60; bob and carol settled their fees");
+
+// The firewall again, at the clearing layer: a fill between accounts of two tiers is refused.
+try {
+  await d.clearing.connect(executor).applyFill.staticCall({
+    taker: bobPro,
+    maker: accountBucket(carol.address, 2, 0n),
+    market: ETH,
+    size,
+    price,
+    takerFee: 0n,
+    makerFee: 0n,
+  });
+  throw new Error("the clearing house accepted a cross-tier fill");
+} catch (error) {
+  const name = d.clearing.interface.parseError((error as { data?: string }).data ?? "0x")?.name;
+  if (name !== "ClearingCrossTierFill") throw error;
+  step("a fill between tiers pro and edge was refused with ClearingCrossTierFill (DESIGN §6.2)");
+}
+
 const status = await readFoundationStatus(d);
 console.log();
 console.log(renderFoundationStatus(status, (symbol) => d.tokens[symbol]!.decimals));
+console.log();
+const accounts = await readAccountStatus(d, [
+  { label: "bob (pro)", account: bobPro },
+  { label: "carol (pro)", account: carolPro },
+]);
+console.log(renderAccounts(accounts, (id) => (id === ETH ? "ETH" : `market ${id}`)));
 console.log();
 console.log("Addresses:", JSON.stringify(d.addresses, null, 2));
 const insolvent = status.custody.filter((c) => !c.solvent);

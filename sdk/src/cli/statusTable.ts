@@ -1,7 +1,7 @@
 import Table from "cli-table3";
 import { formatUnits } from "ethers";
 
-import type { FoundationStatus } from "../client/foundationStatus.js";
+import type { AccountStatus, FoundationStatus } from "../client/foundationStatus.js";
 
 function amount(value: bigint, decimals: number, digits = 2): string {
   const [whole, fraction = ""] = formatUnits(value, decimals).split(".");
@@ -65,4 +65,32 @@ export function renderFoundationStatus(status: FoundationStatus, decimalsOf: (sy
     `Oracle${status.depositsPaused ? "   [deposits paused]" : ""}`,
     prices.toString(),
   ].join("\n");
+}
+
+function signedAmount(value: bigint, decimals: number, digits = 2): string {
+  return value < 0n ? `-${amount(-value, decimals, digits)}` : amount(value, decimals, digits);
+}
+
+/** Renders accounts' margin (clearing layer): positions, equity against IM and MM, and their state. */
+export function renderAccounts(accounts: AccountStatus[], marketName: (id: number) => string): string {
+  const table = new Table({
+    head: ["account", "tier", "positions", "cash", "unrealized PnL", "equity", "IM", "MM", "state"],
+    colAligns: ["left", "right", "left", "right", "right", "right", "right", "right", "left"],
+  });
+  for (const a of accounts) {
+    const positions = a.positions.map((p) => `${signedAmount(p.size, 18, 4)} ${marketName(p.market)}`).join(", ");
+    const state = a.equity < a.mm ? "LIQUIDATABLE" : a.equity < a.im ? "below IM" : "healthy";
+    table.push([
+      a.label,
+      String(a.tier),
+      positions || "-",
+      signedAmount(a.cash, 18),
+      signedAmount(a.unrealizedPnl, 18),
+      signedAmount(a.equity, 18),
+      amount(a.im, 18),
+      amount(a.mm, 18),
+      state,
+    ]);
+  }
+  return ["Accounts (clearing layer, conservative side of every price band)", table.toString()].join("\n");
 }

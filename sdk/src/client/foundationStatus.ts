@@ -100,3 +100,43 @@ export async function readFoundationStatus(d: FoundationDeployment): Promise<Fou
 
   return { tiers, custody, prices, depositsPaused: await d.vault.depositsPaused() };
 }
+
+/** One account's margin as the clearing house sees it (quote WAD), with its positions. */
+export interface AccountStatus {
+  label: string;
+  tier: number;
+  positions: { market: number; size: bigint; openNotional: bigint }[];
+  equity: bigint;
+  im: bigint;
+  mm: bigint;
+  unrealizedPnl: bigint;
+  cash: bigint;
+}
+
+/** Reads the clearing house's view of the given accounts. */
+export async function readAccountStatus(
+  d: FoundationDeployment,
+  accounts: { label: string; account: bigint }[],
+): Promise<AccountStatus[]> {
+  const out: AccountStatus[] = [];
+  for (const { label, account } of accounts) {
+    const h = await d.clearing.health(account);
+    const markets = await d.clearing.accountMarkets(account);
+    const positions = [];
+    for (const market of markets) {
+      const p = await d.clearing.position(account, market);
+      positions.push({ market: Number(market), size: p.size, openNotional: p.openNotional });
+    }
+    out.push({
+      label,
+      tier: Number(account >> 248n),
+      positions,
+      equity: h.equity,
+      im: h.im,
+      mm: h.mm,
+      unrealizedPnl: h.unrealizedPnl,
+      cash: h.cash,
+    });
+  }
+  return out;
+}
