@@ -8,13 +8,18 @@ import { type DeployProgress, deployFoundation } from "../sdk/src/deploy/foundat
  * aggregators, and three tiers from the innermost (depth 0, strictest) outwards.
  * Delays are zero so a local run needs no scheduling; testnet configs set real delays.
  */
-export function localFoundationConfig(holders: {
-  risk: string;
-  guardian: string;
-  oracle: string;
-  controller: string;
-  executor?: string;
-}): FoundationConfigInput {
+export function localFoundationConfig(
+  holders: {
+    risk: string;
+    guardian: string;
+    oracle: string;
+    controller: string;
+    executor?: string;
+  },
+  options: { pools?: boolean } = {},
+): FoundationConfigInput {
+  // Each tier's backstop pool: a 3-day redemption cooldown, IM may use at most 80% of its equity.
+  const pool = options.pools === true ? { pool: { cooldownSeconds: 3 * 86400, maxUtilisationBps: 8_000 } } : {};
   // Per tier × market: core 3x, pro 20x, edge 50x. Deeper (inner) tiers are never looser (DESIGN §6.6).
   const market = (
     id: number,
@@ -113,6 +118,7 @@ export function localFoundationConfig(holders: {
         depth: 0,
         quote: "USDC",
         maxPositions: 4,
+        ...pool,
         markets: [market(1, 3_333, 1_667, 800, 3, 500), market(2, 3_333, 1_667, 800, 3, 500)],
         collaterals: [
           { token: "WETH", asset: "ETH/USD", weightBps: 8_000, excessWeightBps: 6_000, sizeThreshold: "5000000" },
@@ -131,6 +137,7 @@ export function localFoundationConfig(holders: {
         depth: 1,
         quote: "USDC",
         maxPositions: 8,
+        ...pool,
         markets: [market(1, 500, 250, 120, 20, 100), market(2, 500, 250, 120, 20, 100)],
         collaterals: [
           { token: "WETH", asset: "ETH/USD", weightBps: 7_500, excessWeightBps: 5_000, sizeThreshold: "2000000" },
@@ -147,6 +154,7 @@ export function localFoundationConfig(holders: {
         depth: 2,
         quote: "USDC",
         maxPositions: 8,
+        ...pool,
         markets: [market(1, 200, 100, 50, 50, 40)],
         deposits: [{ token: "USDC", cap: "5000000" }],
       },
@@ -173,7 +181,7 @@ export type NamedSigner = Signer & { address: string };
  */
 export async function deployLocalFoundation<S extends NamedSigner>(
   signers: S[],
-  options: { users?: number; progress?: DeployProgress } = {},
+  options: { users?: number; pools?: boolean; progress?: DeployProgress } = {},
 ) {
   const users = options.users ?? 4;
   if (signers.length < 6 + users) {
@@ -182,13 +190,16 @@ export async function deployLocalFoundation<S extends NamedSigner>(
   const [deployer, risk, guardian, oracleOperator, controller, executor] = signers as [S, S, S, S, S, S];
   const d = await deployFoundation(
     deployer,
-    localFoundationConfig({
-      risk: risk.address,
-      guardian: guardian.address,
-      oracle: oracleOperator.address,
-      controller: controller.address,
-      executor: executor.address,
-    }),
+    localFoundationConfig(
+      {
+        risk: risk.address,
+        guardian: guardian.address,
+        oracle: oracleOperator.address,
+        controller: controller.address,
+        executor: executor.address,
+      },
+      { pools: options.pools ?? false },
+    ),
     options.progress,
   );
   return { d, deployer, risk, guardian, oracleOperator, controller, executor, users: signers.slice(6, 6 + users) };

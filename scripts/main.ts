@@ -21,6 +21,7 @@ const { ethers, networkName } = await network.create();
 console.log(`Strata foundation on network "${networkName}"`);
 const { d, deployer, controller, executor, users } = await deployLocalFoundation(await ethers.getSigners(), {
   users: 3,
+  pools: true,
   progress: step,
 });
 const [alice, bob, carol] = users as [(typeof users)[number], (typeof users)[number], (typeof users)[number]];

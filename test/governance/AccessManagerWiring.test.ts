@@ -8,7 +8,7 @@ import { connectChain, deployLocalFoundation } from "../helpers/foundation.js";
 
 const chain = await connectChain();
 const { ethers, networkHelpers } = chain;
-const foundation = () => deployLocalFoundation(chain);
+const foundation = () => deployLocalFoundation(chain, { pools: true });
 
 /** Functions anyone may call, by design; every other state-changing function must be restricted. */
 const PUBLIC_FUNCTIONS: Record<ModuleName, string[]> = {
@@ -16,6 +16,7 @@ const PUBLIC_FUNCTIONS: Record<ModuleName, string[]> = {
   oracle: ["poke", "tripBreaker"],
   risk: [],
   clearing: ["setOperator", "withdraw", "settle", "accrueFunding"],
+  pool: ["deposit", "mint", "withdraw", "redeem", "requestRedeem", "transfer", "transferFrom", "approve"],
 };
 /** Inherited from AccessManaged: only the current authority may call it. */
 const AUTHORITY_HOOKS = ["setAuthority"];
@@ -31,7 +32,13 @@ function stateChanging(contract: BaseContract): FunctionFragment[] {
 describe("Governance (AccessManager wiring)", () => {
   it("maps every state-changing function of each module to its role, leaving only the intended ones public", async () => {
     const { d } = await networkHelpers.loadFixture(foundation);
-    const modules = { vault: d.vault, oracle: d.oracle, risk: d.risk, clearing: d.clearing } as const;
+    const modules = {
+      vault: d.vault,
+      oracle: d.oracle,
+      risk: d.risk,
+      clearing: d.clearing,
+      pool: d.pools[1]!,
+    } as const;
     for (const [name, contract] of Object.entries(modules) as [ModuleName, BaseContract][]) {
       const mapped = FUNCTION_ROLES[name] as Record<string, keyof typeof Role>;
       for (const fragment of stateChanging(contract)) {

@@ -14,8 +14,8 @@ export type Chain = Awaited<ReturnType<typeof connectChain>>;
  * deployer = ADMIN, risk = RISK, guardian = GUARDIAN, oracleOperator = ORACLE, controller = CONTROLLER
  * (standing in for the clearing house), and users alice, bob, carol, mallory with no role.
  */
-export async function deployLocalFoundation(chain: Chain) {
-  const f = await deployLocal(await chain.ethers.getSigners(), { users: 4 });
+export async function deployLocalFoundation(chain: Chain, options: { pools?: boolean } = {}) {
+  const f = await deployLocal(await chain.ethers.getSigners(), { users: 4, pools: options.pools ?? false });
   const [alice, bob, carol, mallory] = f.users;
   return { ...f, alice: alice!, bob: bob!, carol: carol!, mallory: mallory! };
 }

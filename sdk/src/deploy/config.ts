@@ -92,6 +92,10 @@ const tierSchema = z.object({
   maxPositions: z.number().int().min(1).max(8),
   markets: z.array(marketRiskSchema).default([]),
   collaterals: z.array(collateralRiskSchema).default([]),
+  /** The tier's backstop pool (ERC-4626 LP vault); omitted: the tier has no pool yet. */
+  pool: z
+    .object({ cooldownSeconds: seconds.min(3600).max(30 * 86400), maxUtilisationBps: bps.min(1000).max(9000) })
+    .optional(),
   deposits: z.array(z.object({ token: z.string(), cap: decimalString })).min(1),
   reserveAllowance: z.array(z.object({ token: z.string(), capPerEpoch: decimalString })).default([]),
 });

@@ -1,6 +1,7 @@
 import { encodeBytes32String, parseUnits, type Interface, type Signer } from "ethers";
 
 import {
+  BackstopPool__factory,
   ClearingHouse__factory,
   CollateralVault__factory,
   MockERC20__factory,
@@ -8,6 +9,7 @@ import {
   OracleRouter__factory,
   RiskEngine__factory,
   StrataAccessManager__factory,
+  type BackstopPool,
   type ClearingHouse,
   type CollateralVault,
   type MockERC20,
@@ -17,7 +19,7 @@ import {
   type StrataAccessManager,
 } from "../../../types/index.js";
 import { type FoundationConfig, type FoundationConfigInput, parseFoundationConfig } from "./config.js";
-import { FUNCTION_ROLES, ROLE_LABELS, Role, type RoleName } from "./roles.js";
+import { FUNCTION_ROLES, ROLE_LABELS, Role, type ModuleName, type RoleName } from "./roles.js";
 
 /** A token of the deployment. `mock` is set when the deployer created it (local chains). */
 export interface DeployedToken {
@@ -47,6 +49,8 @@ export interface FoundationDeployment {
   oracle: OracleRouter;
   risk: RiskEngine;
   clearing: ClearingHouse;
+  /** Each tier's backstop pool, by tier id. */
+  pools: Record<number, BackstopPool>;
   tokens: Record<string, DeployedToken>;
   assets: Record<string, DeployedAsset>;
   sequencerFeed?: MockV3Aggregator;
@@ -57,6 +61,7 @@ export interface FoundationDeployment {
     oracle: string;
     risk: string;
     clearing: string;
+    pools: Record<number, string>;
     tokens: Record<string, string>;
     feeds: Record<string, { primary: string; secondary?: string }>;
     sequencerFeed?: string;
@@ -200,6 +205,27 @@ export async function deployFoundation(
   }
   progress(`listed ${config.markets.length} markets in the risk engine`);
 
+  const pools: Record<number, BackstopPool> = {};
+  for (const tier of config.tiers) {
+    if (tier.pool === undefined) continue;
+    const pool = await new BackstopPool__factory(deployer).deploy(
+      await manager.getAddress(),
+      await clearing.getAddress(),
+      await vault.getAddress(),
+      tokens[tier.quote]!.address,
+      tier.id,
+      `Strata ${tier.name} backstop LP`,
+      `sb${tier.name.toUpperCase()}`,
+      tier.pool.cooldownSeconds,
+      tier.pool.maxUtilisationBps,
+    );
+    await pool.waitForDeployment();
+    await (await clearing.setPool(tier.id, await pool.getAddress())).wait();
+    await wireModuleRoles(manager, "pool", pool);
+    pools[tier.id] = pool;
+  }
+  if (Object.keys(pools).length > 0) progress(`deployed ${Object.keys(pools).length} backstop pools`);
+
   let sequencerFeed: MockV3Aggregator | undefined;
   if (config.sequencer !== undefined) {
     const feed =
@@ -222,6 +248,7 @@ export async function deployFoundation(
     oracle,
     risk,
     clearing,
+    pools,
     tokens,
     assets,
     ...(sequencerFeed !== undefined ? { sequencerFeed } : {}),
@@ -231,6 +258,9 @@ export async function deployFoundation(
       oracle: await oracle.getAddress(),
       risk: await risk.getAddress(),
       clearing: await clearing.getAddress(),
+      pools: Object.fromEntries(
+        await Promise.all(Object.entries(pools).map(async ([t, p]) => [Number(t), await p.getAddress()] as const)),
+      ),
       tokens: Object.fromEntries(Object.values(tokens).map((t) => [t.symbol, t.address])),
       feeds: Object.fromEntries(
         Object.values(assets).map((a) => [
@@ -255,20 +285,25 @@ export async function wireRoles(
   for (const role of ["RISK", "ORACLE"] as const) {
     await (await manager.setRoleGuardian(Role[role], Role.GUARDIAN)).wait();
   }
-  for (const [moduleName, functions] of Object.entries(FUNCTION_ROLES) as [
-    keyof typeof modules,
-    Record<string, RoleName>,
-  ][]) {
-    const target = modules[moduleName];
-    const byRole = new Map<RoleName, string[]>();
-    for (const [fn, role] of Object.entries(functions)) {
-      const fragment = (target.interface as Interface).getFunction(fn);
-      if (fragment === null) throw new Error(`FUNCTION_ROLES names ${moduleName}.${fn}, which the contract lacks`);
-      byRole.set(role, [...(byRole.get(role) ?? []), fragment.selector]);
-    }
-    for (const [role, selectors] of byRole) {
-      await (await manager.setTargetFunctionRole(await target.getAddress(), selectors, Role[role])).wait();
-    }
+  for (const [name, target] of Object.entries(modules)) {
+    await wireModuleRoles(manager, name as ModuleName, target);
+  }
+}
+
+/** Maps each restricted function of one module instance to its role (FUNCTION_ROLES[moduleName]). */
+export async function wireModuleRoles(
+  manager: StrataAccessManager,
+  moduleName: ModuleName,
+  target: { interface: unknown; getAddress(): Promise<string> },
+): Promise<void> {
+  const byRole = new Map<RoleName, string[]>();
+  for (const [fn, role] of Object.entries(FUNCTION_ROLES[moduleName]) as [string, RoleName][]) {
+    const fragment = (target.interface as Interface).getFunction(fn);
+    if (fragment === null) throw new Error(`FUNCTION_ROLES names ${moduleName}.${fn}, which the contract lacks`);
+    byRole.set(role, [...(byRole.get(role) ?? []), fragment.selector]);
+  }
+  for (const [role, selectors] of byRole) {
+    await (await manager.setTargetFunctionRole(await target.getAddress(), selectors, Role[role])).wait();
   }
 }
 

@@ -47,6 +47,10 @@ export const FUNCTION_ROLES = {
     setPool: "ADMIN",
     applyFill: "EXECUTOR",
   },
+  /** Applied to each tier's BackstopPool. */
+  pool: {
+    setParams: "RISK",
+  },
 } as const satisfies Record<string, Record<string, RoleName>>;
 
 export type ModuleName = keyof typeof FUNCTION_ROLES;
