@@ -39,6 +39,8 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
     uint256 private constant WAD = 1e18;
     uint256 private constant BPS_TO_WAD = 1e14;
     uint256 private constant MAX_PRICE = 1e36;
+    /// @dev The risk engine's MAX_MARKETS_PER_TIER.
+    uint256 private constant MAX_POOL_POSITIONS = 16;
 
     ICollateralVault public immutable VAULT;
     IOracleRouter public immutable ORACLE;
@@ -120,6 +122,52 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
         // Risk-increasing sides must hold IM at the strict oracle price; reducing sides are never refused.
         if (takerIncreases) _requireInitialMargin(f.taker, tc);
         if (makerIncreases) _requireInitialMargin(f.maker, tc);
+    }
+
+    // ================================================================ liquidation engine
+
+    /// @inheritdoc IClearingHouse
+    function transferPosition(
+        BucketId from,
+        BucketId to,
+        uint16 market,
+        int256 size,
+        uint256 price
+    ) external restricted nonReentrant {
+        IRiskEngine.TierConfig memory tc = _requireSameTier(from, to);
+        uint8 tier = from.tier();
+        IRiskEngine.MarketRisk memory risk = RISK.marketRisk(tier, market);
+        _accrueFunding(tier, market, _quote(RISK.marketOracleAsset(market), false).mid, risk);
+        int256 notional = PositionMath.fillNotional(-size, price);
+        (, int256 fromRealized) = _applySide(from, tc, market, -size, notional, 0);
+        (, int256 toRealized) = _applySide(to, tc, market, size, -notional, 0);
+        emit PositionTransferred(from, to, market, size, price, fromRealized, toRealized);
+    }
+
+    /// @inheritdoc IClearingHouse
+    function transferCash(BucketId from, BucketId to, int256 amount) external restricted nonReentrant {
+        _requireSameTier(from, to);
+        _cash[from] -= amount;
+        _cash[to] += amount;
+        emit CashTransferred(from, to, amount);
+    }
+
+    /// @inheritdoc IClearingHouse
+    function transferCollateral(
+        BucketId from,
+        BucketId to,
+        address token,
+        uint256 amount
+    ) external restricted nonReentrant {
+        _requireSameTier(from, to);
+        VAULT.move(from, to, token, amount);
+    }
+
+    /// @inheritdoc IClearingHouse
+    function drawReserve(BucketId to, uint256 amount) external restricted nonReentrant returns (uint256 drawn) {
+        IRiskEngine.TierConfig memory tc = _requireAccount(to);
+        drawn = Math.min(amount, VAULT.reserveAvailable(to.tier(), tc.quoteToken));
+        if (drawn != 0) VAULT.drawReserve(to, tc.quoteToken, drawn);
     }
 
     // ================================================================ governance
@@ -233,9 +281,7 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
         _cash[account] += realized - fee.toInt256();
 
         if (oldSize == 0) {
-            uint16[] storage markets = _accountMarkets[account];
-            if (markets.length >= tc.maxPositions) revert ClearingTooManyPositions(account, tc.maxPositions);
-            markets.push(market);
+            _addMarket(account, tc, market);
         } else if (newSize == 0) {
             _removeMarket(account, market);
             p.fundingIndex = 0;
@@ -248,6 +294,15 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
         ms.longOpenInterest = oi.toUint128();
 
         increases = SignedMath.abs(newSize) > SignedMath.abs(oldSize) || (oldSize > 0 != newSize > 0 && newSize != 0);
+    }
+
+    function _addMarket(BucketId account, IRiskEngine.TierConfig memory tc, uint16 market) private {
+        uint16[] storage markets = _accountMarkets[account];
+        // The pool takes over liquidated positions in any of the tier's markets: its bound is the tier's
+        // market count (the risk engine caps it), never the per-account limit that could block a takeover.
+        uint256 max = account.owner() == _pools[account.tier()] ? MAX_POOL_POSITIONS : tc.maxPositions;
+        if (markets.length >= max) revert ClearingTooManyPositions(account, max);
+        markets.push(market);
     }
 
     function _removeMarket(BucketId account, uint16 market) private {
@@ -446,6 +501,11 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
     function _requireAccount(BucketId account) private view returns (IRiskEngine.TierConfig memory tc) {
         tc = RISK.tierConfig(account.tier());
         if (!tc.listed || !account.isValid()) revert ClearingInvalidAccount(account);
+    }
+
+    function _requireSameTier(BucketId from, BucketId to) private view returns (IRiskEngine.TierConfig memory) {
+        if (from.tier() != to.tier()) revert ClearingCrossTierTransfer(from, to);
+        return _requireAccount(from);
     }
 
     function _requireOwnerOrOperator(BucketId account) private view {

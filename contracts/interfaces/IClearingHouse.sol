@@ -91,6 +91,8 @@ interface IClearingHouse {
     error ClearingPriceUnavailable(bytes32 asset);
     /// @notice The tier's pool is set already.
     error ClearingPoolAlreadySet(uint8 tier);
+    /// @notice A liquidation hook named accounts of two tiers.
+    error ClearingCrossTierTransfer(BucketId from, BucketId to);
 
     // ---------------------------------------------------------------- events
 
@@ -123,6 +125,18 @@ interface IClearingHouse {
         uint256 amount,
         uint256 claimId
     );
+    /// @notice The liquidation engine moved `size` of a position in `market` from `from` to `to` at `price`.
+    event PositionTransferred(
+        BucketId indexed from,
+        BucketId indexed to,
+        uint16 indexed market,
+        int256 size,
+        uint256 price,
+        int256 fromRealized,
+        int256 toRealized
+    );
+    /// @notice The liquidation engine moved `amount` of cash from `from` to `to`.
+    event CashTransferred(BucketId indexed from, BucketId indexed to, int256 amount);
     /// @notice The backstop pool of `tier` was set.
     event PoolSet(uint8 indexed tier, address pool);
 
@@ -153,6 +167,24 @@ interface IClearingHouse {
     /// @notice Applies a fill (EXECUTOR role). Risk-increasing sides must hold IM afterwards, at the strict
     /// oracle price; reducing sides are never refused for margin.
     function applyFill(Fill calldata fill) external;
+
+    // ---------------------------------------------------------------- liquidation engine
+    // Narrow hooks for the LiquidationEngine (LIQUIDATOR role). Every one moves value between accounts of
+    // one tier only; none creates value; none pays tokens out of the vault.
+
+    /// @notice Moves `size` of `from`'s position in `market` to `to` at `price`: `from`'s size changes by
+    /// `-size`, `to`'s by `+size`, both realize PnL as a fill would. No fees and no margin checks.
+    function transferPosition(BucketId from, BucketId to, uint16 market, int256 size, uint256 price) external;
+
+    /// @notice Moves `amount` of cash (quote WAD; may leave `from` negative) from `from` to `to`.
+    function transferCash(BucketId from, BucketId to, int256 amount) external;
+
+    /// @notice Moves `amount` of `token` collateral between two buckets of one tier in the vault.
+    function transferCollateral(BucketId from, BucketId to, address token, uint256 amount) external;
+
+    /// @notice Draws up to `amount` (token units) of the tier's quote token from the protocol reserve into
+    /// `to`, within the tier's reserve allowance. Returns what was drawn.
+    function drawReserve(BucketId to, uint256 amount) external returns (uint256 drawn);
 
     // ---------------------------------------------------------------- governance
 

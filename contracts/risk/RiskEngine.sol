@@ -2,11 +2,11 @@
 pragma solidity 0.8.28;
 
 import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManaged.sol";
-import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
 
 import {IRiskEngine} from "../interfaces/IRiskEngine.sol";
 import {MarginMath} from "../libraries/MarginMath.sol";
 import {ParamGuard} from "../libraries/ParamGuard.sol";
+import {TokenMetadata} from "../libraries/TokenMetadata.sol";
 
 /// @title RiskEngine
 /// @notice Tiers, markets and their risk settings. See {IRiskEngine}.
@@ -103,7 +103,7 @@ contract RiskEngine is IRiskEngine, AccessManaged {
         if (_isMarketInTier(tier, market)) revert RiskMarketAlreadyInTier(tier, market);
         if (_tierMarkets[tier].length >= MAX_MARKETS_PER_TIER) revert RiskTierFull(tier, MAX_MARKETS_PER_TIER);
         _checkMarketEnvelopes(risk);
-        _checkDepthMonotonicity(tier, market, risk.ratios);
+        _checkDepthMonotonicity(tier, market, risk.ratios, risk.ratios);
 
         _tierMarkets[tier].push(market);
         _marketRisks[tier][market] = risk;
@@ -120,17 +120,22 @@ contract RiskEngine is IRiskEngine, AccessManaged {
         MarketRisk memory old = _marketRisks[tier][market];
         _checkMarketEnvelopes(risk);
         _checkMarketSteps(old, risk);
-        _checkDepthMonotonicity(tier, market, risk.ratios);
         ParamGuard.checkCooldown(_lastParamChange, _marketKey(tier, market), PARAM_COOLDOWN);
 
-        // Tightening any ratio ramps every ratio from where it stands now; pure loosening is immediate.
-        MarginRatios memory current = currentRatios(tier, market);
-        bool tightens = risk.ratios.imr > current.imr || risk.ratios.mmr > current.mmr || risk.ratios.bmr > current.bmr;
-        uint48 now_ = uint48(block.timestamp);
-        Ramp memory ramp =
-            tightens
-                ? Ramp({from: current, start: now_, end: uint48(block.timestamp + RAMP_DURATION)})
-                : Ramp({from: risk.ratios, start: now_, end: now_});
+        // Unchanged target ratios keep a ramp under way (a fee or cap change must not restart it).
+        // Otherwise tightening any ratio ramps every ratio from where it stands now; loosening is immediate.
+        Ramp memory ramp = _ramps[tier][market];
+        if (!_sameRatios(risk.ratios, old.ratios)) {
+            MarginRatios memory current = currentRatios(tier, market);
+            bool tightens =
+                risk.ratios.imr > current.imr || risk.ratios.mmr > current.mmr || risk.ratios.bmr > current.bmr;
+            uint48 now_ = uint48(block.timestamp);
+            ramp =
+                tightens
+                    ? Ramp({from: current, start: now_, end: uint48(block.timestamp + RAMP_DURATION)})
+                    : Ramp({from: risk.ratios, start: now_, end: now_});
+        }
+        _checkDepthMonotonicity(tier, market, risk.ratios, ramp.from);
         _marketRisks[tier][market] = risk;
         _ramps[tier][market] = ramp;
         emit MarketRiskSet(tier, market, risk, ramp.from, ramp.start, ramp.end);
@@ -287,22 +292,60 @@ contract RiskEngine is IRiskEngine, AccessManaged {
     }
 
     /// @dev For `market`, every tier deeper than `tier` (lower depth) must be at least as strict in every
-    /// ratio, and every shallower tier at most as strict. Bounded by MAX_TIERS.
-    function _checkDepthMonotonicity(uint8 tier, uint16 market, MarginRatios calldata r) private view {
+    /// ratio, and every shallower tier at most as strict — at every moment, ramps included. Ratios in force
+    /// move linearly between a ramp's start and its target, so comparing the intervals [min, max] of both
+    /// endpoints of this tier (`target`, `from`) against those of each other tier (target, ratios in force
+    /// now) proves the order holds throughout. Bounded by MAX_TIERS.
+    function _checkDepthMonotonicity(
+        uint8 tier,
+        uint16 market,
+        MarginRatios memory target,
+        MarginRatios memory from
+    ) private view {
         uint8 depth = _tiers[tier].depth;
+        MarginRatios memory mineHigh = _maxRatios(target, from);
+        MarginRatios memory mineLow = _minRatios(target, from);
         uint256 count = _tierIds.length;
         for (uint256 i; i < count; ++i) {
             uint8 other = _tierIds[i];
             if (other == tier || !_isMarketInTier(other, market)) continue;
             uint8 otherDepth = _tiers[other].depth;
-            MarginRatios memory o = _marketRisks[other][market].ratios;
-            if (otherDepth < depth && (o.imr < r.imr || o.mmr < r.mmr || o.bmr < r.bmr)) {
+            if (otherDepth == depth) continue;
+            MarginRatios memory otherTarget = _marketRisks[other][market].ratios;
+            MarginRatios memory otherNow = currentRatios(other, market);
+            if (otherDepth < depth && !_atLeast(_minRatios(otherTarget, otherNow), mineHigh)) {
                 revert RiskDepthMonotonicityViolated(market, other, tier);
             }
-            if (otherDepth > depth && (o.imr > r.imr || o.mmr > r.mmr || o.bmr > r.bmr)) {
+            if (otherDepth > depth && !_atLeast(mineLow, _maxRatios(otherTarget, otherNow))) {
                 revert RiskDepthMonotonicityViolated(market, tier, other);
             }
         }
+    }
+
+    function _atLeast(MarginRatios memory a, MarginRatios memory b) private pure returns (bool) {
+        return a.imr >= b.imr && a.mmr >= b.mmr && a.bmr >= b.bmr;
+    }
+
+    function _sameRatios(MarginRatios memory a, MarginRatios memory b) private pure returns (bool) {
+        return a.imr == b.imr && a.mmr == b.mmr && a.bmr == b.bmr;
+    }
+
+    function _maxRatios(MarginRatios memory a, MarginRatios memory b) private pure returns (MarginRatios memory) {
+        return
+            MarginRatios({
+                imr: a.imr > b.imr ? a.imr : b.imr,
+                mmr: a.mmr > b.mmr ? a.mmr : b.mmr,
+                bmr: a.bmr > b.bmr ? a.bmr : b.bmr
+            });
+    }
+
+    function _minRatios(MarginRatios memory a, MarginRatios memory b) private pure returns (MarginRatios memory) {
+        return
+            MarginRatios({
+                imr: a.imr < b.imr ? a.imr : b.imr,
+                mmr: a.mmr < b.mmr ? a.mmr : b.mmr,
+                bmr: a.bmr < b.bmr ? a.bmr : b.bmr
+            });
     }
 
     function _requireTier(uint8 tier) private view {
@@ -320,13 +363,9 @@ contract RiskEngine is IRiskEngine, AccessManaged {
     }
 
     function _quoteDecimals(address token) private view returns (uint8 decimals) {
-        if (token.code.length == 0) revert RiskUnsupportedQuoteToken(token);
-        try IERC20Metadata(token).decimals() returns (uint8 d) {
-            decimals = d;
-        } catch {
-            revert RiskUnsupportedQuoteToken(token);
-        }
-        if (decimals > 18) revert RiskUnsupportedQuoteToken(token);
+        bool ok;
+        (ok, decimals) = TokenMetadata.tryDecimals(token);
+        if (!ok || decimals > 18) revert RiskUnsupportedQuoteToken(token);
     }
 
     function _marketKey(uint8 tier, uint16 market) private pure returns (bytes32) {

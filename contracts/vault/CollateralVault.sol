@@ -3,7 +3,6 @@ pragma solidity 0.8.28;
 
 import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManaged.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
@@ -13,6 +12,7 @@ import {ICollateralVault} from "../interfaces/ICollateralVault.sol";
 import {BucketId} from "../libraries/BucketId.sol";
 import {OutflowLimiter} from "../libraries/OutflowLimiter.sol";
 import {ParamGuard} from "../libraries/ParamGuard.sol";
+import {TokenMetadata} from "../libraries/TokenMetadata.sol";
 
 /// @title CollateralVault
 /// @notice Token custody and the per-bucket ledger of Strata. See {ICollateralVault}.
@@ -245,13 +245,8 @@ contract CollateralVault is ICollateralVault, AccessManaged, ReentrancyGuardTran
     /// @inheritdoc ICollateralVault
     function listToken(address token, uint128 outflowCapacity, uint32 outflowWindow) external restricted {
         if (_tokens[token].listed) revert VaultTokenAlreadyListed(token);
-        if (token.code.length == 0) revert VaultTokenUnreadable(token);
-        uint8 decimals;
-        try IERC20Metadata(token).decimals() returns (uint8 d) {
-            decimals = d;
-        } catch {
-            revert VaultTokenUnreadable(token);
-        }
+        (bool readable, uint8 decimals) = TokenMetadata.tryDecimals(token);
+        if (!readable) revert VaultTokenUnreadable(token);
         if (decimals > MAX_TOKEN_DECIMALS) revert VaultTokenDecimalsUnsupported(token, decimals);
         _checkOutflowEnvelope(outflowCapacity, outflowWindow);
 

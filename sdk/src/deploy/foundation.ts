@@ -4,6 +4,7 @@ import {
   BackstopPool__factory,
   ClearingHouse__factory,
   CollateralVault__factory,
+  LiquidationEngine__factory,
   MockERC20__factory,
   MockV3Aggregator__factory,
   OracleRouter__factory,
@@ -12,6 +13,7 @@ import {
   type BackstopPool,
   type ClearingHouse,
   type CollateralVault,
+  type LiquidationEngine,
   type MockERC20,
   type MockV3Aggregator,
   type OracleRouter,
@@ -49,6 +51,7 @@ export interface FoundationDeployment {
   oracle: OracleRouter;
   risk: RiskEngine;
   clearing: ClearingHouse;
+  liquidation: LiquidationEngine;
   /** Each tier's backstop pool, by tier id. */
   pools: Record<number, BackstopPool>;
   tokens: Record<string, DeployedToken>;
@@ -61,6 +64,7 @@ export interface FoundationDeployment {
     oracle: string;
     risk: string;
     clearing: string;
+    liquidation: string;
     pools: Record<number, string>;
     tokens: Record<string, string>;
     feeds: Record<string, { primary: string; secondary?: string }>;
@@ -108,12 +112,21 @@ export async function deployFoundation(
     await risk.getAddress(),
   );
   await clearing.waitForDeployment();
-  progress("deployed AccessManager, CollateralVault, OracleRouter, RiskEngine and ClearingHouse");
+  const liquidation = await new LiquidationEngine__factory(deployer).deploy(
+    await clearing.getAddress(),
+    await vault.getAddress(),
+    await oracle.getAddress(),
+    await risk.getAddress(),
+  );
+  await liquidation.waitForDeployment();
+  progress("deployed AccessManager, CollateralVault, OracleRouter, RiskEngine, ClearingHouse and LiquidationEngine");
 
   await wireRoles(manager, { vault, oracle, risk, clearing });
   // The clearing house is the vault's registered controller: the only mover of ledger balances besides
   // CONTROLLER role holders named in the config (test accounts).
   await (await vault.setController(await clearing.getAddress(), true)).wait();
+  // The liquidation engine moves positions, cash and collateral inside one tier through the clearing house.
+  await (await manager.grantRole(Role.LIQUIDATOR, await liquidation.getAddress(), 0)).wait();
   progress("mapped every restricted function to its role");
 
   const tokens: Record<string, DeployedToken> = {};
@@ -248,6 +261,7 @@ export async function deployFoundation(
     oracle,
     risk,
     clearing,
+    liquidation,
     pools,
     tokens,
     assets,
@@ -258,6 +272,7 @@ export async function deployFoundation(
       oracle: await oracle.getAddress(),
       risk: await risk.getAddress(),
       clearing: await clearing.getAddress(),
+      liquidation: await liquidation.getAddress(),
       pools: Object.fromEntries(
         await Promise.all(Object.entries(pools).map(async ([t, p]) => [Number(t), await p.getAddress()] as const)),
       ),

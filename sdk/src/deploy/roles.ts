@@ -11,6 +11,7 @@ export const Role = {
   ORACLE: 3n,
   CONTROLLER: 4n,
   EXECUTOR: 5n,
+  LIQUIDATOR: 6n,
 } as const;
 export type RoleName = keyof typeof Role;
 
@@ -46,6 +47,10 @@ export const FUNCTION_ROLES = {
   clearing: {
     setPool: "ADMIN",
     applyFill: "EXECUTOR",
+    transferPosition: "LIQUIDATOR",
+    transferCash: "LIQUIDATOR",
+    transferCollateral: "LIQUIDATOR",
+    drawReserve: "LIQUIDATOR",
   },
   /** Applied to each tier's BackstopPool. */
   pool: {
@@ -63,4 +68,5 @@ export const ROLE_LABELS: Record<RoleName, string> = {
   ORACLE: "ORACLE",
   CONTROLLER: "CONTROLLER",
   EXECUTOR: "EXECUTOR",
+  LIQUIDATOR: "LIQUIDATOR",
 };

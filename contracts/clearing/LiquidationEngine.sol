@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: BUSL-1.1
+pragma solidity 0.8.28;
+
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {SignedMath} from "@openzeppelin/contracts/utils/math/SignedMath.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+
+import {IClearingHouse} from "../interfaces/IClearingHouse.sol";
+import {ICollateralVault} from "../interfaces/ICollateralVault.sol";
+import {ILiquidationEngine} from "../interfaces/ILiquidationEngine.sol";
+import {IOracleRouter, PriceFlags} from "../interfaces/IOracleRouter.sol";
+import {IRiskEngine} from "../interfaces/IRiskEngine.sol";
+import {BucketId, BucketIdLib} from "../libraries/BucketId.sol";
+
+/// @title LiquidationEngine
+/// @notice Partial liquidation, backstop takeover and the default waterfall. See {ILiquidationEngine}.
+/// @dev Holds the LIQUIDATOR role on the clearing house; holds no funds and no state of its own.
+contract LiquidationEngine is ILiquidationEngine, ReentrancyGuardTransient {
+    using SafeCast for uint256;
+    using SafeCast for int256;
+
+    /// @dev A partial liquidation's plan.
+    struct Plan {
+        uint256 closeSize;
+        uint256 mark;
+        uint256 penalty;
+        uint256 reward;
+        int256 signedClose;
+    }
+
+    uint256 private constant WAD = 1e18;
+    uint256 private constant BPS = 10_000;
+    /// @notice A partial liquidation restores equity to MM plus this buffer (bps of MM).
+    uint256 public constant HEALTH_BUFFER_BPS = 1_000;
+    /// @notice A remaining position under this notional (quote WAD) is closed in full.
+    uint256 public constant DUST_NOTIONAL = 10e18;
+
+    IClearingHouse public immutable CLEARING;
+    ICollateralVault public immutable VAULT;
+    IOracleRouter public immutable ORACLE;
+    IRiskEngine public immutable RISK;
+
+    constructor(IClearingHouse clearing, ICollateralVault vault, IOracleRouter oracle, IRiskEngine risk) {
+        CLEARING = clearing;
+        VAULT = vault;
+        ORACLE = oracle;
+        RISK = risk;
+    }
+
+    // ================================================================ keepers
+
+    /// @inheritdoc ILiquidationEngine
+    function liquidate(BucketId account, uint16 market, uint256 size) external nonReentrant {
+        _liquidate(account, market, size, msg.sender);
+    }
+
+    /// @inheritdoc ILiquidationEngine
+    function liquidateBatch(
+        BucketId[] calldata accounts,
+        uint16[] calldata markets
+    ) external nonReentrant returns (uint256 liquidated) {
+        uint256 count = Math.min(accounts.length, markets.length);
+        for (uint256 i; i < count; ++i) {
+            // An account that became healthy, or cannot be liquidated now, is skipped, not a failed batch.
+            try this.liquidateOnBehalf(accounts[i], markets[i], msg.sender) {
+                ++liquidated;
+            } catch {}
+        }
+    }
+
+    /// @inheritdoc ILiquidationEngine
+    function liquidateOnBehalf(BucketId account, uint16 market, address keeper) external {
+        if (msg.sender != address(this)) revert LiquidationOnlySelf(msg.sender);
+        _liquidate(account, market, 0, keeper);
+    }
+
+    /// @inheritdoc ILiquidationEngine
+    function preview(BucketId account, uint16 market) external view returns (Preview memory p) {
+        try CLEARING.health(account) returns (IClearingHouse.Health memory h) {
+            p.equity = h.equity;
+            p.mm = h.mm;
+            p.backstopRequirement = h.backstop;
+            p.liquidatable = h.equity < h.mm.toInt256();
+            if (!p.liquidatable) return p;
+            p.backstop = h.equity < h.backstop.toInt256();
+            if (p.backstop) {
+                p.deficit = h.equity < 0 ? uint256(-h.equity) : 0;
+                p.keeperReward = RISK.marketRisk(account.tier(), market).keeperRewardCap;
+                return p;
+            }
+            try this.partialPlan(account, market, h) returns (uint256 closeSize, uint256, uint256, uint256 reward) {
+                (p.closeSize, p.keeperReward) = (closeSize, reward);
+            } catch {}
+        } catch {}
+    }
+
+    /// @notice The partial liquidation `preview` and `liquidate` compute: size to close, mark price, penalty
+    /// and keeper reward. A view for keepers; reverts when the account has no position in the market.
+    function partialPlan(
+        BucketId account,
+        uint16 market,
+        IClearingHouse.Health memory h
+    ) public view returns (uint256 closeSize, uint256 mark, uint256 penalty, uint256 reward) {
+        int256 size = CLEARING.position(account, market).size;
+        if (size == 0) revert LiquidationNoPosition(account, market);
+        uint8 tier = account.tier();
+        IRiskEngine.MarketRisk memory risk = RISK.marketRisk(tier, market);
+        IRiskEngine.MarginRatios memory ratios = RISK.currentRatios(tier, market);
+        IOracleRouter.Price memory price = ORACLE.getPriceForLiquidation(RISK.marketOracleAsset(market));
+        // The pool takes over at the conservative mark: the low side for a long, the high side for a short.
+        mark = size > 0 ? price.lower : price.upper;
+        if (mark == 0 || price.flags & PriceFlags.UNAVAILABLE != 0) revert LiquidationNoPosition(account, market);
+
+        uint256 absSize = SignedMath.abs(size);
+        closeSize = _closeSize(h, ratios.mmr, risk.liquidationPenaltyBps, mark, absSize);
+        uint256 closedNotional = Math.mulDiv(closeSize, mark, WAD);
+        // Rounding: up — the penalty owed to the protocol.
+        penalty = Math.mulDiv(closedNotional, risk.liquidationPenaltyBps, BPS, Math.Rounding.Ceil);
+        reward = Math.min(Math.mulDiv(penalty, _keeperShareBps(h, risk.keeperShareBps), BPS), risk.keeperRewardCap);
+    }
+
+    // ================================================================ liquidation
+
+    function _liquidate(BucketId account, uint16 market, uint256 requested, address keeper) private {
+        uint8 tier = account.tier();
+        address pool = CLEARING.pool(tier);
+        if (pool == address(0)) revert LiquidationNoPool(tier);
+        // The pool is the backstop itself: its losses are its LPs' (step 4), then auto-deleveraging.
+        if (account.owner() == pool) revert LiquidationOfPool(tier);
+        IClearingHouse.Health memory h = CLEARING.health(account);
+        if (h.equity >= h.mm.toInt256()) revert LiquidationAccountHealthy(account, h.equity, h.mm);
+        BucketId poolAccount = BucketIdLib.account(pool, tier, 0);
+        if (h.equity < h.backstop.toInt256()) {
+            _backstop(account, market, h, poolAccount, keeper);
+            return;
+        }
+
+        _partial(account, market, requested, keeper, h, poolAccount);
+    }
+
+    /// @dev A partial liquidation: the plan's size (or the keeper's smaller `requested`) goes to the pool.
+    function _partial(
+        BucketId account,
+        uint16 market,
+        uint256 requested,
+        address keeper,
+        IClearingHouse.Health memory h,
+        BucketId poolAccount
+    ) private {
+        Plan memory plan;
+        (plan.closeSize, plan.mark, plan.penalty, plan.reward) = partialPlan(account, market, h);
+        if (requested != 0) {
+            if (requested > plan.closeSize) revert LiquidationTooLarge(account, plan.closeSize, requested);
+            // A smaller close pays a proportionally smaller penalty and reward.
+            plan.penalty = Math.mulDiv(plan.penalty, requested, plan.closeSize, Math.Rounding.Ceil);
+            plan.reward = Math.mulDiv(plan.reward, requested, plan.closeSize);
+            plan.closeSize = requested;
+        }
+        plan.signedClose =
+            CLEARING.position(account, market).size > 0 ? plan.closeSize.toInt256() : -plan.closeSize.toInt256();
+
+        CLEARING.transferPosition(account, poolAccount, market, plan.signedClose, plan.mark);
+        uint8 tier = account.tier();
+        if (plan.reward != 0) {
+            CLEARING.transferCash(account, BucketIdLib.account(keeper, tier, 0), plan.reward.toInt256());
+        }
+        if (plan.penalty > plan.reward) {
+            CLEARING.transferCash(account, BucketIdLib.insurance(tier), (plan.penalty - plan.reward).toInt256());
+        }
+        emit Liquidated(account, market, keeper, plan.signedClose, plan.mark, plan.penalty, plan.reward);
+
+        // DESIGN §6.4: a liquidation leaves the account healthier (its excess over MM grows) or closed.
+        IClearingHouse.Health memory after_ = CLEARING.health(account);
+        int256 excessBefore = h.equity - h.mm.toInt256();
+        int256 excessAfter = after_.equity - after_.mm.toInt256();
+        if (after_.positions != 0 && excessAfter <= excessBefore) {
+            revert LiquidationNotImproved(account, excessBefore, excessAfter);
+        }
+    }
+
+    /// @dev The pool takes over every position, the collateral and the cash; then the waterfall.
+    function _backstop(
+        BucketId account,
+        uint16 market,
+        IClearingHouse.Health memory h,
+        BucketId poolAccount,
+        address keeper
+    ) private {
+        uint8 tier = account.tier();
+        BucketId keeperAccount = BucketIdLib.account(keeper, tier, 0);
+        uint16[] memory markets = CLEARING.accountMarkets(account);
+        for (uint256 i; i < markets.length; ++i) {
+            int256 size = CLEARING.position(account, markets[i]).size;
+            IOracleRouter.Price memory price = ORACLE.getPriceForLiquidation(RISK.marketOracleAsset(markets[i]));
+            CLEARING.transferPosition(account, poolAccount, markets[i], size, size > 0 ? price.lower : price.upper);
+        }
+        address[] memory tokens = RISK.tierCollaterals(tier);
+        for (uint256 i; i < tokens.length; ++i) {
+            uint256 balance = VAULT.balanceOf(account, tokens[i]);
+            if (balance != 0) CLEARING.transferCollateral(account, poolAccount, tokens[i], balance);
+        }
+        int256 cash = CLEARING.cash(account);
+        if (cash != 0) CLEARING.transferCash(account, poolAccount, cash);
+
+        uint256 reward = RISK.marketRisk(tier, market).keeperRewardCap;
+        if (reward != 0) CLEARING.transferCash(poolAccount, keeperAccount, reward.toInt256());
+        emit BackstopTakeover(account, keeper, markets.length, h.equity, reward);
+
+        emit WaterfallStep(account, 1, h.collateralValue);
+        if (h.equity < 0) _waterfall(account, tier, poolAccount, uint256(-h.equity));
+    }
+
+    /// @dev Steps 2–4 of DESIGN §5 for a deficit the pool now carries: the insurance fund and the reserve
+    /// compensate the pool as far as they can, the pool's LPs absorb the rest. Σ steps == deficit (§6.5).
+    function _waterfall(BucketId account, uint8 tier, BucketId poolAccount, uint256 deficit) private {
+        BucketId insurance = BucketIdLib.insurance(tier);
+        IRiskEngine.TierConfig memory tc = RISK.tierConfig(tier);
+        uint256 scale = 10 ** (18 - tc.quoteDecimals);
+
+        // 2. The tier's insurance fund: its cash plus its quote tokens (the cash it owes turns into a token
+        //    payment when it settles).
+        int256 insuranceFunds =
+            CLEARING.cash(insurance) + (VAULT.balanceOf(insurance, tc.quoteToken) * scale).toInt256();
+        uint256 fromInsurance = insuranceFunds <= 0 ? 0 : Math.min(deficit, uint256(insuranceFunds));
+        if (fromInsurance != 0) CLEARING.transferCash(insurance, poolAccount, fromInsurance.toInt256());
+        emit WaterfallStep(account, 2, fromInsurance);
+        uint256 rest = deficit - fromInsurance;
+
+        // 3. The protocol reserve, for eligible tiers and within the tier's allowance this epoch.
+        uint256 fromReserve;
+        if (rest != 0) {
+            // Rounding: down — the reserve pays whole token units, never more than the rest.
+            uint256 drawn = CLEARING.drawReserve(poolAccount, rest / scale);
+            fromReserve = drawn * scale;
+        }
+        emit WaterfallStep(account, 3, fromReserve);
+
+        // 4. The tier's pool: what is left stays its loss, in its share price at once.
+        emit WaterfallStep(account, 4, rest - fromReserve);
+    }
+
+    /// @dev Smallest close restoring equity to MM × (1 + buffer): equity − penalty·X ≥ (1+b)(MM − mmr·X),
+    /// so X ≥ ((1+b)·MM − equity) / ((1+b)·mmr − penalty). Closing at the mark moves no equity; the MM of
+    /// the closed part falls by at least `mmr` of its notional (brackets only add), so X is enough.
+    function _closeSize(
+        IClearingHouse.Health memory h,
+        uint256 mmrBps,
+        uint256 penaltyBps,
+        uint256 mark,
+        uint256 absSize
+    ) private pure returns (uint256 closeSize) {
+        uint256 target = Math.mulDiv(h.mm, BPS + HEALTH_BUFFER_BPS, BPS, Math.Rounding.Ceil);
+        uint256 equity = h.equity > 0 ? uint256(h.equity) : 0;
+        if (equity >= target) return 0;
+        // (1+b)·mmr − penalty, in bps² / bps: the risk engine keeps penalty <= mmr − bmr < mmr.
+        uint256 denominator = ((BPS + HEALTH_BUFFER_BPS) * mmrBps) / BPS - penaltyBps;
+        // Rounding: up — close enough.
+        uint256 notional = Math.mulDiv(target - equity, BPS, denominator, Math.Rounding.Ceil);
+        closeSize = Math.mulDiv(notional, WAD, mark, Math.Rounding.Ceil);
+        if (closeSize >= absSize) return absSize;
+        // A remainder under the dust threshold is closed with the rest.
+        if (Math.mulDiv(absSize - closeSize, mark, WAD) < DUST_NOTIONAL) return absSize;
+    }
+
+    /// @dev The keeper's share of the penalty: `baseShare` at MM, rising linearly to all of it at the
+    /// backstop margin, so keepers act early rather than wait for a richer reward.
+    function _keeperShareBps(IClearingHouse.Health memory h, uint256 baseShare) private pure returns (uint256) {
+        if (h.mm <= h.backstop || h.equity <= h.backstop.toInt256()) return BPS;
+        uint256 fallen = h.equity >= h.mm.toInt256() ? 0 : uint256(h.mm.toInt256() - h.equity);
+        return Math.min(BPS, baseShare + Math.mulDiv(BPS - baseShare, fallen, h.mm - h.backstop));
+    }
+}
