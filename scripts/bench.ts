@@ -23,6 +23,9 @@ const TARGETS: Record<string, { gas: number; enforced: boolean }> = {
   "vault.withdraw": { gas: 90_000, enforced: true },
   "clearing.settle": { gas: 70_000, enforced: false },
   "clearing.withdraw.withPositions": { gas: 130_000, enforced: false },
+  "clearing.liquidate.partial": { gas: 150_000, enforced: false },
+  "clearing.liquidate.backstop": { gas: 200_000, enforced: false },
+  "clearing.liquidate.batch.perAccount": { gas: 70_000, enforced: false },
 };
 
 async function gasOf(tx: Promise<ContractTransactionResponse>): Promise<number> {
@@ -32,8 +35,11 @@ async function gasOf(tx: Promise<ContractTransactionResponse>): Promise<number> 
 }
 
 const { ethers } = await network.create();
-const { d, controller, executor, users } = await deployLocalFoundation(await ethers.getSigners(), { users: 4 });
-const [alice, bob, trader, maker] = users;
+const { d, controller, executor, users } = await deployLocalFoundation(await ethers.getSigners(), {
+  users: 6,
+  pools: true,
+});
+const [alice, bob, trader, maker, lp, keeper] = users;
 const usdc = d.tokens.USDC!;
 const vaultAddress = await d.vault.getAddress();
 const amount = parseUnits("1000", usdc.decimals);
@@ -94,6 +100,64 @@ gas["clearing.settle"] = await gasOf(d.clearing.settle(traderAccount));
 gas["clearing.withdraw.withPositions"] = await gasOf(
   d.clearing.connect(trader!).withdraw(traderAccount, usdc.address, parseUnits("1000", usdc.decimals), trader!.address),
 );
+
+// Liquidations (tier pro, ETH): accounts with one long position and USDC collateral, the pool funded,
+// both ETH feeds moved together so the band stays at its base width.
+const eth = d.assets["ETH/USD"]!;
+const setEth = async (price: string) => {
+  await (await eth.mockPrimary!.updateAnswer(parseUnits(price, 8))).wait();
+  await (await eth.mockSecondary!.updateAnswer(parseUnits(price, 18))).wait();
+};
+const pool = d.pools[PRO]!;
+const lpFunds = parseUnits("5000000", usdc.decimals);
+await (await usdc.mock!.mint(lp!.address, lpFunds)).wait();
+await (await usdc.mock!.connect(lp!).approve(await pool.getAddress(), lpFunds)).wait();
+await (await pool.connect(lp!).deposit(lpFunds, lp!.address)).wait();
+await setEth("3000");
+let nextSubId = 100n;
+/** Opens a 60 ETH long at 3,000 with 10,000 USDC of collateral (18x) in a fresh account of `trader`. */
+const openLong = async () => {
+  const account = accountBucket(trader!.address, PRO, nextSubId++);
+  const funds = parseUnits("10000", usdc.decimals);
+  await (await usdc.mock!.mint(trader!.address, funds)).wait();
+  await (await usdc.mock!.connect(trader!).approve(vaultAddress, funds)).wait();
+  await (await d.vault.connect(trader!).deposit(usdc.address, funds, account)).wait();
+  await (
+    await d.clearing.connect(executor).applyFill({
+      taker: account,
+      maker: makerAccount,
+      market: ETH,
+      size: parseUnits("60", 18),
+      price: parseUnits("3000", 18),
+      takerFee: 0n,
+      makerFee: 0n,
+    })
+  ).wait();
+  return account;
+};
+// The maker's side needs margin for all these shorts.
+const makerTopUp = parseUnits("3000000", usdc.decimals);
+await (await usdc.mock!.mint(maker!.address, makerTopUp)).wait();
+await (await usdc.mock!.connect(maker!).approve(vaultAddress, makerTopUp)).wait();
+await (await d.vault.connect(maker!).deposit(usdc.address, makerTopUp, makerAccount)).wait();
+const partialTarget = await openLong();
+const backstopTarget = await openLong();
+const batch = [];
+for (let i = 0; i < 20; i++) batch.push(await openLong());
+const single = await openLong();
+
+await setEth("2905"); // below MM, above the backstop margin
+gas["clearing.liquidate.partial"] = await gasOf(d.liquidation.connect(keeper!).liquidate(partialTarget, ETH, 0n));
+const batchOne = await gasOf(d.liquidation.connect(keeper!).liquidateBatch([single], [ETH]));
+const batchAll = await gasOf(
+  d.liquidation.connect(keeper!).liquidateBatch(
+    batch,
+    batch.map(() => ETH),
+  ),
+);
+gas["clearing.liquidate.batch.perAccount"] = Math.round((batchAll - batchOne) / (batch.length - 1));
+await setEth("2800"); // negative equity: backstop takeover and the waterfall
+gas["clearing.liquidate.backstop"] = await gasOf(d.liquidation.connect(keeper!).liquidate(backstopTarget, ETH, 0n));
 
 const reportPath = path.resolve("reports", "gas.json");
 mkdirSync(path.dirname(reportPath), { recursive: true });

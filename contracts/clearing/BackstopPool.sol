@@ -27,6 +27,8 @@ contract BackstopPool is IBackstopPool, ERC4626, AccessManaged, ReentrancyGuardT
     uint256 public constant MIN_UTILISATION_BPS = 1_000;
     uint256 public constant MAX_UTILISATION_BPS = 9_000;
     uint256 public constant PARAM_COOLDOWN = 1 days;
+    /// @notice How long a matured request stays redeemable; after it, the LP must request again.
+    uint256 public constant REDEEM_WINDOW = 2 days;
 
     IClearingHouse public immutable CLEARING;
     ICollateralVault public immutable VAULT;
@@ -149,12 +151,18 @@ contract BackstopPool is IBackstopPool, ERC4626, AccessManaged, ReentrancyGuardT
         // Rounding: up — the equity that must stay is never understated.
         int256 mustStay = Math.mulDiv(h.im, ParamGuard.BPS, _maxUtilisationBps, Math.Rounding.Ceil).toInt256();
         if (equity <= mustStay) return 0;
-        // Rounding: down — never more than the account could give.
-        return Math.min(uint256(equity - mustStay) / _SCALE, VAULT.balanceOf(account(), asset()));
+        // Rounding: down — never more than the account could give: its quote tokens after its debt, which
+        // the clearing house settles first (rounded up to whole units), is paid.
+        uint256 balance = VAULT.balanceOf(account(), asset());
+        uint256 debt = h.cash < 0 ? Math.ceilDiv(uint256(-h.cash), _SCALE) : 0;
+        uint256 spendable = balance > debt ? balance - debt : 0;
+        return Math.min(uint256(equity - mustStay) / _SCALE, spendable);
     }
 
-    /// @notice Deposits are capped by what the tier's deposit cap in the vault still admits.
+    /// @notice Deposits are capped by what the tier's deposit cap in the vault still admits; none while the
+    /// pool is not its tier's registered pool or the vault's deposits are paused.
     function maxDeposit(address) public view override returns (uint256) {
+        if (CLEARING.pool(_TIER) != address(this) || VAULT.depositsPaused()) return 0;
         (uint256 total, uint256 cap) = VAULT.tierTotal(_TIER, asset());
         return cap > total ? cap - total : 0;
     }
@@ -214,7 +222,10 @@ contract BackstopPool is IBackstopPool, ERC4626, AccessManaged, ReentrancyGuardT
 
     function _unlockedShares(address owner) private view returns (uint256) {
         RedeemRequest memory request = _requests[owner];
+        // Redeemable only inside the window after the cooldown: an old request cannot serve as a standing
+        // option to leave at once when a loss appears.
         if (request.unlockAt == 0 || block.timestamp < request.unlockAt) return 0;
+        if (block.timestamp > request.unlockAt + REDEEM_WINDOW) return 0;
         return Math.min(request.shares, balanceOf(owner));
     }
 

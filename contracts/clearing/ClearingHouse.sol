@@ -83,12 +83,18 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
         _requireOwnerOrOperator(account);
         _settle(account, tc);
 
-        // With open positions or a debt, what remains must cover IM; unrealized profit does not count.
+        // With open positions or a debt, what remains must cover IM. Nothing not yet in hand counts: no
+        // unrealized profit, no positive cash the settlement bucket could not pay just now (the settle
+        // above paid what it could), no funding receivable (DESIGN §3).
         if (_accountMarkets[account].length != 0 || _cash[account] < 0) {
             Health memory h = _health(account, tc, false);
             uint256 removed = _collateralValueRemoved(account, tc, token, amount);
             int256 equityAfter =
-                h.collateralValue.toInt256() - removed.toInt256() + h.cash + h.unrealizedLoss - h.pendingFunding;
+                h.collateralValue.toInt256() -
+                    removed.toInt256() +
+                    SignedMath.min(h.cash, 0) +
+                    h.unrealizedLoss -
+                    SignedMath.max(h.pendingFunding, 0);
             if (equityAfter < h.im.toInt256()) revert ClearingInsufficientMargin(account, equityAfter, h.im);
         }
 

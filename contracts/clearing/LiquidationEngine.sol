@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: BUSL-1.1
 pragma solidity 0.8.28;
 
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {SignedMath} from "@openzeppelin/contracts/utils/math/SignedMath.sol";
@@ -12,6 +14,7 @@ import {ILiquidationEngine} from "../interfaces/ILiquidationEngine.sol";
 import {IOracleRouter, PriceFlags} from "../interfaces/IOracleRouter.sol";
 import {IRiskEngine} from "../interfaces/IRiskEngine.sol";
 import {BucketId, BucketIdLib} from "../libraries/BucketId.sol";
+import {PositionMath as PositionMathView} from "../libraries/PositionMath.sol";
 
 /// @title LiquidationEngine
 /// @notice Partial liquidation, backstop takeover and the default waterfall. See {ILiquidationEngine}.
@@ -29,12 +32,22 @@ contract LiquidationEngine is ILiquidationEngine, ReentrancyGuardTransient {
         int256 signedClose;
     }
 
+    /// @dev One ADL target's position as validated.
+    struct AdlLeg {
+        int256 size;
+        uint256 mark;
+        uint256 profit;
+        uint256 closeSize;
+    }
+
     uint256 private constant WAD = 1e18;
     uint256 private constant BPS = 10_000;
     /// @notice A partial liquidation restores equity to MM plus this buffer (bps of MM).
     uint256 public constant HEALTH_BUFFER_BPS = 1_000;
     /// @notice A remaining position under this notional (quote WAD) is closed in full.
     uint256 public constant DUST_NOTIONAL = 10e18;
+    /// @notice Discount a keeper receives on collateral it takes for repaying an account's debt.
+    uint256 public constant COLLATERAL_DISCOUNT_BPS = 300;
 
     IClearingHouse public immutable CLEARING;
     ICollateralVault public immutable VAULT;
@@ -118,6 +131,62 @@ contract LiquidationEngine is ILiquidationEngine, ReentrancyGuardTransient {
         // Rounding: up — the penalty owed to the protocol.
         penalty = Math.mulDiv(closedNotional, risk.liquidationPenaltyBps, BPS, Math.Rounding.Ceil);
         reward = Math.min(Math.mulDiv(penalty, _keeperShareBps(h, risk.keeperShareBps), BPS), risk.keeperRewardCap);
+    }
+
+    /// @inheritdoc ILiquidationEngine
+    function adl(uint8 tier, uint16 market, BucketId[] calldata targets) external nonReentrant {
+        address pool = CLEARING.pool(tier);
+        if (pool == address(0)) revert LiquidationNoPool(tier);
+        BucketId poolAccount = BucketIdLib.account(pool, tier, 0);
+        int256 poolEquity = CLEARING.health(poolAccount).equity;
+        if (poolEquity >= 0) revert AdlNotNeeded(tier, poolEquity);
+        uint256 deficit = uint256(-poolEquity);
+        IOracleRouter.Price memory price = ORACLE.getPriceForLiquidation(RISK.marketOracleAsset(market));
+
+        for (uint256 i; i < targets.length && deficit != 0; ++i) {
+            deficit -= _deleverage(targets[i], tier, market, poolAccount, price, deficit);
+        }
+    }
+
+    /// @inheritdoc ILiquidationEngine
+    function liquidateCollateral(BucketId account, address token, uint256 repay) external nonReentrant {
+        uint8 tier = account.tier();
+        IRiskEngine.TierConfig memory tc = RISK.tierConfig(tier);
+        IRiskEngine.CollateralRisk memory c = RISK.collateralRisk(tier, token);
+        if (token == tc.quoteToken || !c.listed) revert CollateralLiquidationInvalidToken(account, token);
+        uint256 repaid = _repayDebt(account, tc, repay);
+
+        // Collateral worth the repaid amount plus the discount, at the mid price; never more than there is.
+        uint256 value = Math.mulDiv(repaid, BPS + COLLATERAL_DISCOUNT_BPS, BPS);
+        uint256 unit = 10 ** VAULT.tokenConfig(token).decimals;
+        // Rounding: down — the keeper receives no more than the discount allows.
+        uint256 seized = Math.mulDiv(value, unit, ORACLE.getPriceForLiquidation(c.oracleAsset).price);
+        seized = Math.min(seized, VAULT.balanceOf(account, token));
+        CLEARING.transferCollateral(account, BucketIdLib.account(msg.sender, tier, 0), token, seized);
+        emit CollateralLiquidated(account, token, msg.sender, repaid, seized);
+    }
+
+    /// @dev Pulls up to `repay` quote tokens from the keeper into the account and settles them against its
+    /// debt. Returns the repaid amount in quote WAD.
+    function _repayDebt(
+        BucketId account,
+        IRiskEngine.TierConfig memory tc,
+        uint256 repay
+    ) private returns (uint256 repaid) {
+        CLEARING.settle(account);
+        int256 cash = CLEARING.cash(account);
+        uint256 quoteBalance = VAULT.balanceOf(account, tc.quoteToken);
+        if (cash >= 0 || quoteBalance != 0) revert CollateralLiquidationNotAllowed(account, cash, quoteBalance);
+
+        uint256 scale = 10 ** (18 - tc.quoteDecimals);
+        // Rounding: up — the debt in token units, the most the keeper may repay.
+        uint256 repayTokens = Math.min(repay, Math.ceilDiv(uint256(-cash), scale));
+        // The keeper's quote goes into the account's bucket; settling moves it to the settlement bucket.
+        SafeERC20.safeTransferFrom(IERC20(tc.quoteToken), msg.sender, address(this), repayTokens);
+        SafeERC20.forceApprove(IERC20(tc.quoteToken), address(VAULT), repayTokens);
+        VAULT.deposit(tc.quoteToken, repayTokens, account);
+        CLEARING.settle(account);
+        repaid = repayTokens * scale;
     }
 
     // ================================================================ liquidation
@@ -238,6 +307,51 @@ contract LiquidationEngine is ILiquidationEngine, ReentrancyGuardTransient {
 
         // 4. The tier's pool: what is left stays its loss, in its share price at once.
         emit WaterfallStep(account, 4, rest - fromReserve);
+    }
+
+    /// @dev One ADL target: validated, then closed against the pool at a price that moves up to `deficit` of
+    /// its profit to the pool. Returns what it absorbed.
+    function _deleverage(
+        BucketId target,
+        uint8 tier,
+        uint16 market,
+        BucketId poolAccount,
+        IOracleRouter.Price memory price,
+        uint256 deficit
+    ) private returns (uint256 absorbed) {
+        AdlLeg memory leg = _adlLeg(target, tier, market, poolAccount, price);
+        // Profit carried by the closed part, rounded down; at most the deficit.
+        absorbed = Math.min(Math.mulDiv(leg.profit, leg.closeSize, SignedMath.abs(leg.size)), deficit);
+        // Shift the close price against the target by absorbed / closeSize (rounded so it absorbs no less).
+        uint256 shift = Math.mulDiv(absorbed, WAD, leg.closeSize, Math.Rounding.Ceil);
+        uint256 adlPrice = leg.size > 0 ? leg.mark - Math.min(shift, leg.mark - 1) : leg.mark + shift;
+        int256 signedClose = leg.size > 0 ? leg.closeSize.toInt256() : -leg.closeSize.toInt256();
+        CLEARING.transferPosition(target, poolAccount, market, signedClose, adlPrice);
+        emit AutoDeleveraged(target, market, signedClose, adlPrice, absorbed);
+        emit WaterfallStep(target, 5, absorbed);
+    }
+
+    /// @dev Validates an ADL target (same tier, opposite to the pool, in profit at its conservative mark).
+    function _adlLeg(
+        BucketId target,
+        uint8 tier,
+        uint16 market,
+        BucketId poolAccount,
+        IOracleRouter.Price memory price
+    ) private view returns (AdlLeg memory leg) {
+        if (target.tier() != tier) revert AdlWrongTier(target, tier);
+        IClearingHouse.Position memory t = CLEARING.position(target, market);
+        int256 poolSize = CLEARING.position(poolAccount, market).size;
+        if (t.size == 0 || poolSize == 0 || (t.size > 0) == (poolSize > 0)) {
+            revert AdlSameSide(target, t.size, poolSize);
+        }
+        leg.size = t.size;
+        // The low side for a long, the high side for a short.
+        leg.mark = t.size > 0 ? price.lower : price.upper;
+        int256 pnl = PositionMathView.unrealizedPnl(t.size, t.openNotional, leg.mark);
+        if (pnl <= 0) revert AdlNotInProfit(target, pnl);
+        leg.profit = uint256(pnl);
+        leg.closeSize = Math.min(SignedMath.abs(t.size), SignedMath.abs(poolSize));
     }
 
     /// @dev Smallest close restoring equity to MM × (1 + buffer): equity − penalty·X ≥ (1+b)(MM − mmr·X),

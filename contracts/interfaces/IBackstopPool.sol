@@ -28,8 +28,8 @@ interface IBackstopPool {
     /// @notice The cooldown and utilisation limit changed.
     event PoolParamsSet(uint256 cooldown, uint256 maxUtilisationBps);
 
-    /// @notice Asks to redeem `shares` after the cooldown; a new request replaces the previous one and
-    /// restarts the cooldown.
+    /// @notice Asks to redeem `shares` after the cooldown, within a window of REDEEM_WINDOW after it; a new
+    /// request replaces the previous one and restarts the cooldown.
     function requestRedeem(uint256 shares) external;
 
     /// @notice Changes the cooldown and the utilisation limit (RISK), within envelopes and one step.

@@ -146,7 +146,8 @@ interface IClearingHouse {
     function setOperator(address operator, bool approved) external;
 
     /// @notice Withdraws `amount` of `token` from `account` to `receiver`, after settling it. With open
-    /// positions or negative cash, what remains must cover IM with unrealized profit excluded.
+    /// positions or negative cash, what remains must cover IM counting only what is in hand: unrealized
+    /// profit, positive cash the settlement bucket cannot pay yet and funding receivable are excluded.
     /// @return claimId 0 when paid at once, otherwise the vault claim that pays it later.
     function withdraw(
         BucketId account,
@@ -155,8 +156,10 @@ interface IClearingHouse {
         address receiver
     ) external returns (uint256 claimId);
 
-    /// @notice Settles `account`: realizes its funding, then pays negative cash from its quote balance
-    /// into the tier's settlement bucket, or positive cash out of it (up to what it holds). Anyone may call.
+    /// @notice Settles `account`: realizes its funding up to each market's last accrual (fills and
+    /// {accrueFunding} move the index; settling reads no price), then pays negative cash from its quote
+    /// balance into the tier's settlement bucket, or positive cash out of it (up to what it holds). Anyone
+    /// may call. Funding accrued since then is pending and already counts in {health} and withdrawals.
     function settle(BucketId account) external;
 
     /// @notice Moves the funding index of `market` in `tier` up to now. Anyone may call.

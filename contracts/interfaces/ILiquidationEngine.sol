@@ -48,6 +48,18 @@ interface ILiquidationEngine {
     error LiquidationOfPool(uint8 tier);
     /// @notice `liquidateOnBehalf` is for the engine's own batch loop.
     error LiquidationOnlySelf(address caller);
+    /// @notice The pool's equity is not negative: there is nothing to auto-deleverage.
+    error AdlNotNeeded(uint8 tier, int256 poolEquity);
+    /// @notice An ADL target of another tier.
+    error AdlWrongTier(BucketId target, uint8 tier);
+    /// @notice An ADL target whose position is not opposite to the pool's.
+    error AdlSameSide(BucketId target, int256 targetSize, int256 poolSize);
+    /// @notice An ADL target whose position is not in profit at the conservative mark.
+    error AdlNotInProfit(BucketId target, int256 unrealizedPnl);
+    /// @notice Collateral liquidation needs negative cash and no quote tokens left in the account.
+    error CollateralLiquidationNotAllowed(BucketId account, int256 cash, uint256 quoteBalance);
+    /// @notice The token is the quote token or not a collateral of the tier.
+    error CollateralLiquidationInvalidToken(BucketId account, address token);
 
     /// @notice `closedSize` of `account`'s position in `market` went to the pool at `price`; the account paid
     /// `penalty`, of which `keeperReward` to `keeper` and the rest to the insurance fund.
@@ -68,8 +80,19 @@ interface ILiquidationEngine {
         int256 equity,
         uint256 keeperReward
     );
+    /// @notice `target`'s position in `market` was auto-deleveraged: `size` closed against the pool at
+    /// `price`, giving up `absorbed` of its profit to the pool's deficit (waterfall step 5).
+    event AutoDeleveraged(BucketId indexed target, uint16 indexed market, int256 size, uint256 price, uint256 absorbed);
+    /// @notice `keeper` repaid `repaid` (quote WAD) of `account`'s debt and received `seized` of `token`.
+    event CollateralLiquidated(
+        BucketId indexed account,
+        address indexed token,
+        address indexed keeper,
+        uint256 repaid,
+        uint256 seized
+    );
     /// @notice Step `step` of the default waterfall absorbed `amount` (quote WAD) of `account`'s default:
-    /// 1 defaulter's collateral, 2 insurance fund, 3 protocol reserve, 4 backstop pool.
+    /// 1 defaulter's collateral, 2 insurance fund, 3 protocol reserve, 4 backstop pool, 5 ADL (per target).
     event WaterfallStep(BucketId indexed account, uint8 indexed step, uint256 amount);
 
     /// @notice Liquidates `account` in `market`: partially (closing `size`, or as much as needed when 0) when
@@ -82,6 +105,16 @@ interface ILiquidationEngine {
 
     /// @notice The batch loop's per-account call (the engine only).
     function liquidateOnBehalf(BucketId account, uint16 market, address keeper) external;
+
+    /// @notice Auto-deleverages (waterfall step 5) when the tier's pool has negative equity: each keeper-chosen
+    /// target must be of the tier, opposite to the pool in `market` and in profit; it closes against the pool
+    /// at a price that hands over its profit until the pool's deficit is covered.
+    function adl(uint8 tier, uint16 market, BucketId[] calldata targets) external;
+
+    /// @notice When `account` has negative cash and no quote tokens, the keeper repays up to `repay` (quote
+    /// token units, pulled from the keeper) of the debt and receives `token` collateral worth the repaid
+    /// amount plus a discount, at the oracle's mid price, credited to the keeper's account of the tier.
+    function liquidateCollateral(BucketId account, address token, uint256 repay) external;
 
     /// @notice What liquidating `account` in `market` would do now. Never reverts.
     function preview(BucketId account, uint16 market) external view returns (Preview memory);

@@ -133,7 +133,9 @@ describe("LiquidationEngine", () => {
     const tx = f.d.liquidation.connect(f.keeper).liquidate(f.traderAccount, ETH, 0n);
     await expect(tx).to.emit(f.d.liquidation, "BackstopTakeover");
     await expect(tx).to.emit(f.d.liquidation, "WaterfallStep").withArgs(f.traderAccount, 1, h.collateralValue);
-    await expect(tx).to.emit(f.d.liquidation, "WaterfallStep").withArgs(f.traderAccount, 2, 300n * WAD);
+    await expect(tx)
+      .to.emit(f.d.liquidation, "WaterfallStep")
+      .withArgs(f.traderAccount, 2, 300n * WAD);
     const scale = 10n ** 12n;
     const fromReserve = ((deficit - 300n * WAD) / scale) * scale;
     await expect(tx).to.emit(f.d.liquidation, "WaterfallStep").withArgs(f.traderAccount, 3, fromReserve);
@@ -191,5 +193,143 @@ describe("LiquidationEngine", () => {
     expect(p.liquidatable).to.equal(false);
     const none = await f.d.liquidation.preview(accountBucket(f.keeper.address, PRO, 0n), 2);
     expect(none.liquidatable).to.equal(false);
+  });
+
+  describe("auto-deleveraging (waterfall step 5)", () => {
+    /** A pool with only 1,000 USDC of LP capital: a default of 60 ETH at −200 leaves it insolvent. */
+    async function insolventPool() {
+      const f = await networkHelpers.loadFixture(fixture);
+      const pool = f.pool;
+      // Let the big LP leave: shrink the pool by redeeming almost everything after the cooldown.
+      await pool.connect(f.lp).requestRedeem(await pool.balanceOf(f.lp.address));
+      await networkHelpers.time.increase(3 * 86400);
+      await f.setEth("3000");
+      const shares = (await pool.balanceOf(f.lp.address)) - (await pool.convertToShares(USDC("1000")));
+      await pool.connect(f.lp).redeem(shares, f.lp.address, f.lp.address);
+      await f.setEth("2800");
+      await f.d.liquidation.connect(f.keeper).liquidate(f.traderAccount, ETH, 0n);
+      return f;
+    }
+
+    it("closes profitable opposite positions against the insolvent pool until its deficit is covered", async () => {
+      const f = await insolventPool();
+      const poolBefore = await f.d.clearing.health(f.poolAccount);
+      expect(poolBefore.equity).to.be.lessThan(0n);
+      const deficit = -poolBefore.equity;
+      const makerBefore = await f.d.clearing.health(f.makerAccount);
+
+      const receipt = await (await f.d.liquidation.connect(f.keeper).adl(PRO, ETH, [f.makerAccount])).wait();
+      const steps = receipt!.logs
+        .map((log) => f.d.liquidation.interface.parseLog(log))
+        .filter((e) => e?.name === "WaterfallStep");
+      expect(steps.length).to.equal(1);
+      expect(steps[0]!.args.account).to.equal(f.makerAccount);
+      expect(steps[0]!.args.step).to.equal(5n);
+      // The deficit at execution is one block older than the view's (the band widens with the price's age):
+      // the step absorbs the deficit as the contract saw it, within a basis point of the view's.
+      const absorbed = steps[0]!.args.amount as bigint;
+      expect(absorbed).to.be.closeTo(deficit, deficit / 10_000n);
+
+      // The pool's deficit is covered (up to the rounding of the ADL price, in the pool's favour).
+      expect((await f.d.clearing.health(f.poolAccount)).equity).to.be.greaterThanOrEqual(0n);
+      // The maker gave up exactly the deficit out of its profit, and its short was closed against the pool.
+      const makerAfter = await f.d.clearing.health(f.makerAccount);
+      expect(makerBefore.equity - makerAfter.equity).to.be.greaterThanOrEqual(deficit);
+      expect((await f.d.clearing.position(f.makerAccount, ETH)).size).to.equal(0n);
+      expect((await f.d.clearing.position(f.poolAccount, ETH)).size).to.equal(0n);
+    });
+
+    it("validates every target and refuses when the pool is solvent", async () => {
+      const f = await networkHelpers.loadFixture(fixture);
+      const poolEquity = (await f.d.clearing.health(f.poolAccount)).equity;
+      await expect(f.d.liquidation.adl(PRO, ETH, [f.makerAccount]))
+        .to.be.revertedWithCustomError(f.d.liquidation, "AdlNotNeeded")
+        .withArgs(PRO, poolEquity);
+
+      const g = await insolventPool();
+      const other = accountBucket(g.maker.address, CORE, 0n);
+      await expect(g.d.liquidation.adl(PRO, ETH, [other]))
+        .to.be.revertedWithCustomError(g.d.liquidation, "AdlWrongTier")
+        .withArgs(other, PRO);
+      // A long (the pool is long after taking the defaulter over) is on the pool's side.
+      const longAccount = accountBucket(g.trader.address, PRO, 5n);
+      await g.fund(g.trader, longAccount, USDC("50000"));
+      await g.setEth("2800");
+      await g.d.clearing.connect(g.executor).applyFill({
+        taker: longAccount,
+        maker: g.makerAccount,
+        market: ETH,
+        size: WAD,
+        price: 2800n * WAD,
+        takerFee: 0n,
+        makerFee: 0n,
+      });
+      await expect(g.d.liquidation.adl(PRO, ETH, [longAccount]))
+        .to.be.revertedWithCustomError(g.d.liquidation, "AdlSameSide")
+        .withArgs(longAccount, WAD, 60n * WAD);
+      // A short opened at 2,800 is not in profit at the high side of the band.
+      const shortAccount = accountBucket(g.trader.address, PRO, 6n);
+      await g.fund(g.trader, shortAccount, USDC("50000"));
+      await g.d.clearing.connect(g.executor).applyFill({
+        taker: shortAccount,
+        maker: longAccount,
+        market: ETH,
+        size: -WAD,
+        price: 2800n * WAD,
+        takerFee: 0n,
+        makerFee: 0n,
+      });
+      await expect(g.d.liquidation.adl(PRO, ETH, [shortAccount])).to.be.revertedWithCustomError(
+        g.d.liquidation,
+        "AdlNotInProfit",
+      );
+    });
+  });
+
+  describe("collateral liquidation", () => {
+    it("a keeper repays the debt of an account without quote tokens and takes its collateral at a 3% discount", async () => {
+      const f = await networkHelpers.loadFixture(fixture);
+      const weth = f.d.tokens.WETH!;
+      const account = accountBucket(f.lp.address, CORE, 7n);
+      const makerCore = accountBucket(f.maker.address, CORE, 0n);
+      await weth.mock!.mint(f.lp.address, 10n * WAD);
+      await weth.mock!.connect(f.lp).approve(await f.d.vault.getAddress(), 10n * WAD);
+      await f.d.vault.connect(f.lp).deposit(weth.address, 10n * WAD, account);
+      await f.fund(f.maker, makerCore, USDC("100000"));
+      // A 100 USDC taker fee leaves the account owing cash it has no USDC to pay.
+      await f.d.clearing.connect(f.executor).applyFill({
+        taker: account,
+        maker: makerCore,
+        market: ETH,
+        size: WAD,
+        price: 3000n * WAD,
+        takerFee: 100n * WAD,
+        makerFee: 0n,
+      });
+      await f.d.clearing.settle(account);
+      expect(await f.d.clearing.cash(account)).to.equal(-100n * WAD);
+
+      await f.usdc.mock!.mint(f.keeper.address, USDC("100"));
+      await f.usdc.mock!.connect(f.keeper).approve(await f.d.liquidation.getAddress(), USDC("100"));
+      const mid = (await f.d.oracle.getPriceForLiquidation(f.eth.key)).price;
+      const seized = (103n * WAD * WAD) / mid; // 100 repaid × 1.03, at the mid price, rounded down
+      await expect(f.d.liquidation.connect(f.keeper).liquidateCollateral(account, weth.address, USDC("100")))
+        .to.emit(f.d.liquidation, "CollateralLiquidated")
+        .withArgs(account, weth.address, f.keeper.address, 100n * WAD, seized);
+      expect(await f.d.clearing.cash(account)).to.equal(0n);
+      expect(await f.d.vault.balanceOf(accountBucket(f.keeper.address, CORE, 0n), weth.address)).to.equal(seized);
+      expect(await f.d.vault.balanceOf(account, weth.address)).to.equal(10n * WAD - seized);
+    });
+
+    it("refuses the quote token, unlisted tokens, and accounts with quote tokens or no debt", async () => {
+      const f = await networkHelpers.loadFixture(fixture);
+      await expect(f.d.liquidation.liquidateCollateral(f.traderAccount, f.usdc.address, 1n))
+        .to.be.revertedWithCustomError(f.d.liquidation, "CollateralLiquidationInvalidToken")
+        .withArgs(f.traderAccount, f.usdc.address);
+      const weth = f.d.tokens.WETH!;
+      await expect(f.d.liquidation.liquidateCollateral(f.traderAccount, weth.address, 1n))
+        .to.be.revertedWithCustomError(f.d.liquidation, "CollateralLiquidationNotAllowed")
+        .withArgs(f.traderAccount, 0n, USDC("10000"));
+    });
   });
 });
