@@ -99,7 +99,7 @@ contract LiquidationEngine is ILiquidationEngine, ReentrancyGuardTransient {
             p.backstop = h.equity < h.backstop.toInt256();
             if (p.backstop) {
                 p.deficit = h.equity < 0 ? uint256(-h.equity) : 0;
-                p.keeperReward = RISK.marketRisk(account.tier(), market).keeperRewardCap;
+                p.keeperReward = _backstopReward(h, RISK.marketRisk(account.tier(), market).keeperRewardCap);
                 return p;
             }
             try this.partialPlan(account, market, h) returns (uint256 closeSize, uint256, uint256, uint256 reward) {
@@ -272,7 +272,7 @@ contract LiquidationEngine is ILiquidationEngine, ReentrancyGuardTransient {
         int256 cash = CLEARING.cash(account);
         if (cash != 0) CLEARING.transferCash(account, poolAccount, cash);
 
-        uint256 reward = RISK.marketRisk(tier, market).keeperRewardCap;
+        uint256 reward = _backstopReward(h, RISK.marketRisk(tier, market).keeperRewardCap);
         if (reward != 0) CLEARING.transferCash(poolAccount, keeperAccount, reward.toInt256());
         emit BackstopTakeover(account, keeper, markets.length, h.equity, reward);
 
@@ -375,6 +375,12 @@ contract LiquidationEngine is ILiquidationEngine, ReentrancyGuardTransient {
         if (closeSize >= absSize) return absSize;
         // A remainder under the dust threshold is closed with the rest.
         if (Math.mulDiv(absSize - closeSize, mark, WAD) < DUST_NOTIONAL) return absSize;
+    }
+
+    /// @dev The backstop reward: up to `cap`, but never more than the account's own remaining equity, so it is
+    /// never paid out of LPs' capital and taking over one's own bankrupt account never profits (DESIGN §4).
+    function _backstopReward(IClearingHouse.Health memory h, uint256 cap) private pure returns (uint256) {
+        return h.equity <= 0 ? 0 : Math.min(cap, uint256(h.equity));
     }
 
     /// @dev The keeper's share of the penalty: `baseShare` at MM, rising linearly to all of it at the

@@ -11,7 +11,9 @@ import {BucketId} from "../libraries/BucketId.sol";
 ///   be dust). The account pays a penalty on the closed notional: a keeper reward (a share that grows as
 ///   health falls towards the backstop margin, capped) and the rest to the tier's insurance fund.
 /// - Backstop (equity < backstop margin): the pool takes over every position, all collateral and the cash
-///   of the account; the keeper gets a fixed reward from the pool. A deficit (negative equity) is then
+///   of the account; the keeper gets a fixed reward (the market's keeper reward cap), limited to the
+///   account's own remaining equity — never LPs' capital, so taking over one's own bankrupt account never
+///   profits. Keepers are paid to act earlier by partial liquidations, whose reward grows as health falls. A deficit (negative equity) is then
 ///   absorbed in order by the defaulter's collateral (1), the tier's insurance fund (2), the protocol
 ///   reserve within the tier's allowance (3) and the tier's pool (4), each step emitting what it absorbed.
 /// Nothing is ever paid to the liquidated owner; keepers are credited in their own account of the tier

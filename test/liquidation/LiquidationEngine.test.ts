@@ -70,6 +70,19 @@ describe("LiquidationEngine", () => {
     expect(p.liquidatable).to.equal(false);
   });
 
+  it("backstop of an account with positive equity pays the keeper at most that equity (capped)", async () => {
+    const f = await networkHelpers.loadFixture(fixture);
+    await f.setEth("2845"); // equity between 0 and the backstop margin (1.2% of ~170,700)
+    const h = await f.d.clearing.health(f.traderAccount);
+    expect(h.equity).to.be.greaterThan(0n);
+    expect(h.equity).to.be.lessThan(h.backstop);
+    const p = await f.d.liquidation.preview(f.traderAccount, ETH);
+    const cap = 1000n * WAD; // keeperRewardCap in deploy/local.ts
+    const expected = h.equity < cap ? h.equity : cap;
+    expect(p.backstop).to.equal(true);
+    expect(p.keeperReward).to.equal(expected);
+  });
+
   it("partially liquidates below MM: closes just enough into the pool, pays keeper and insurance, improves health", async () => {
     const f = await networkHelpers.loadFixture(fixture);
     await f.setEth("2905");
@@ -131,7 +144,10 @@ describe("LiquidationEngine", () => {
     const deficit = -h.equity;
 
     const tx = f.d.liquidation.connect(f.keeper).liquidate(f.traderAccount, ETH, 0n);
-    await expect(tx).to.emit(f.d.liquidation, "BackstopTakeover");
+    // A bankrupt account pays its keeper nothing: the reward is never LPs' capital (self-takeover can't profit).
+    await expect(tx)
+      .to.emit(f.d.liquidation, "BackstopTakeover")
+      .withArgs(f.traderAccount, f.keeper.address, 1n, h.equity, 0n);
     await expect(tx).to.emit(f.d.liquidation, "WaterfallStep").withArgs(f.traderAccount, 1, h.collateralValue);
     await expect(tx)
       .to.emit(f.d.liquidation, "WaterfallStep")
