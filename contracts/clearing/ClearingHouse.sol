@@ -109,8 +109,7 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
 
     /// @inheritdoc IClearingHouse
     function accrueFunding(uint8 tier, uint16 market) external nonReentrant {
-        bytes32 asset = RISK.marketOracleAsset(market);
-        _accrueFunding(tier, market, _quote(asset, false).mid, RISK.marketRisk(tier, market));
+        _accrueFunding(tier, market);
     }
 
     // ================================================================ execution layer
@@ -142,8 +141,7 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
     ) external restricted nonReentrant {
         IRiskEngine.TierConfig memory tc = _requireSameTier(from, to);
         uint8 tier = from.tier();
-        IRiskEngine.MarketRisk memory risk = RISK.marketRisk(tier, market);
-        _accrueFunding(tier, market, _quote(RISK.marketOracleAsset(market), false).mid, risk);
+        _accrueFunding(tier, market);
         int256 notional = PositionMath.fillNotional(-size, price);
         (, int256 fromRealized) = _applySide(from, tc, market, -size, notional, 0);
         (, int256 toRealized) = _applySide(to, tc, market, size, -notional, 0);
@@ -211,9 +209,9 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
 
     /// @inheritdoc IClearingHouse
     function fundingState(uint8 tier, uint16 market) external view returns (int256 index, int256 ratePerDayWad) {
-        IRiskEngine.MarketRisk memory risk = RISK.marketRisk(tier, market);
-        uint256 price = _quote(RISK.marketOracleAsset(market), false).mid;
-        return _fundingIndexNow(tier, market, price, risk);
+        IRiskEngine.MarginParams memory mp = RISK.marginParams(tier, market);
+        uint256 price = _quote(mp.oracleAsset, false).mid;
+        return _fundingIndexNow(tier, market, price, mp.maxFundingBpsPerDay, mp.fundingSkewScale);
     }
 
     /// @inheritdoc IClearingHouse
@@ -245,9 +243,9 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
         if (f.taker.owner() == address(0)) revert ClearingInvalidAccount(f.taker);
         if (f.maker.owner() == address(0)) revert ClearingInvalidAccount(f.maker);
 
-        IRiskEngine.MarketRisk memory risk = RISK.marketRisk(tier, f.market);
-        if (risk.ratios.imr == 0) revert IRiskEngine.RiskMarketNotInTier(tier, f.market);
-        _accrueFunding(tier, f.market, _quote(RISK.marketOracleAsset(f.market), false).mid, risk);
+        // Reverts with RiskMarketNotInTier for a market the tier does not list (a market already accrued in
+        // this block is listed: only listed pairs accrue).
+        _accrueFunding(tier, f.market);
     }
 
     function _emitFill(Fill calldata f, int256 takerRealized, int256 makerRealized) private {
@@ -337,15 +335,16 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
         uint8 tier,
         uint16 market,
         uint256 price,
-        IRiskEngine.MarketRisk memory risk
+        uint256 maxFundingBpsPerDay,
+        uint256 fundingSkewScale
     ) private view returns (int256 index, int256 ratePerDayWad) {
         MarketState memory ms = _marketStates[tier][market];
         index = ms.fundingIndex;
         address pool_ = _pools[tier];
-        if (pool_ == address(0) || risk.fundingSkewScale == 0) return (index, 0);
+        if (pool_ == address(0) || fundingSkewScale == 0) return (index, 0);
         int256 skew = -_positions[BucketIdLib.account(pool_, tier, 0)][market].size;
-        int256 maxRate = (uint256(risk.maxFundingBpsPerDay) * BPS_TO_WAD).toInt256();
-        ratePerDayWad = (maxRate * skew) / int256(uint256(risk.fundingSkewScale));
+        int256 maxRate = (maxFundingBpsPerDay * BPS_TO_WAD).toInt256();
+        ratePerDayWad = (maxRate * skew) / fundingSkewScale.toInt256();
         if (ratePerDayWad > maxRate) ratePerDayWad = maxRate;
         if (ratePerDayWad < -maxRate) ratePerDayWad = -maxRate;
         uint256 elapsed = ms.lastFundingUpdate == 0 ? 0 : block.timestamp - ms.lastFundingUpdate;
@@ -354,10 +353,20 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
         index += move;
     }
 
-    function _accrueFunding(uint8 tier, uint16 market, uint256 price, IRiskEngine.MarketRisk memory risk) private {
+    /// @dev Moves the funding index of `market` in `tier` to now. Reads nothing when it already moved this
+    /// block; otherwise one risk read and one oracle read.
+    function _accrueFunding(uint8 tier, uint16 market) private {
         MarketState storage ms = _marketStates[tier][market];
         if (ms.lastFundingUpdate == block.timestamp) return;
-        (int256 index, int256 rate) = _fundingIndexNow(tier, market, price, risk);
+        IRiskEngine.MarginParams memory mp = RISK.marginParams(tier, market);
+        uint256 price = _quote(mp.oracleAsset, false).mid;
+        (int256 index, int256 rate) = _fundingIndexNow(
+            tier,
+            market,
+            price,
+            mp.maxFundingBpsPerDay,
+            mp.fundingSkewScale
+        );
         ms.fundingIndex = index;
         ms.lastFundingUpdate = uint48(block.timestamp);
         emit FundingAccrued(tier, market, index, rate);
@@ -434,18 +443,17 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
     /// @dev Adds one position's PnL, pending funding and requirements to `h`.
     function _addPosition(Health memory h, BucketId account, uint8 tier, uint16 market, bool strict) private view {
         Position memory p = _positions[account][market];
-        IRiskEngine.MarketRisk memory risk = RISK.marketRisk(tier, market);
-        Quote memory q = _quote(RISK.marketOracleAsset(market), strict);
+        IRiskEngine.MarginParams memory mp = RISK.marginParams(tier, market);
+        Quote memory q = _quote(mp.oracleAsset, strict);
         // Conservative mark: a long is worth its low side, a short its high side.
         int256 pnl = PositionMath.unrealizedPnl(p.size, p.openNotional, p.size > 0 ? q.lower : q.upper);
         h.unrealizedPnl += pnl;
         if (pnl < 0) h.unrealizedLoss += pnl;
-        (int256 index, ) = _fundingIndexNow(tier, market, q.mid, risk);
+        (int256 index, ) = _fundingIndexNow(tier, market, q.mid, mp.maxFundingBpsPerDay, mp.fundingSkewScale);
         h.pendingFunding += PositionMath.fundingOwed(p.size, index, p.fundingIndex);
         (uint256 im, uint256 mm, uint256 backstop) = MarginMath.requirements(
             PositionMath.notionalUp(p.size, q.upper),
-            RISK.currentRatios(tier, market),
-            risk
+            mp
         );
         h.im += im;
         h.mm += mm;

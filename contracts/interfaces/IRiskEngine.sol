@@ -85,6 +85,19 @@ interface IRiskEngine {
         bytes32 oracleAsset;
     }
 
+    /// @notice What margin maths needs of one tier × market, in one read: the oracle asset, the ratios in
+    /// force now (on the ramp), the size brackets and the funding parameters.
+    struct MarginParams {
+        bytes32 oracleAsset;
+        MarginRatios ratios;
+        uint96 bracketNotional1;
+        uint16 bracketAddBps1;
+        uint96 bracketNotional2;
+        uint16 bracketAddBps2;
+        uint16 maxFundingBpsPerDay;
+        uint128 fundingSkewScale;
+    }
+
     // ---------------------------------------------------------------- errors
 
     /// @notice The tier is not listed.
@@ -171,6 +184,9 @@ interface IRiskEngine {
 
     /// @notice The margin ratios in force now, on the ramp between the previous and the target ratios.
     function currentRatios(uint8 tier, uint16 market) external view returns (MarginRatios memory);
+
+    /// @notice {MarginParams} of `market` in `tier` (reverts with RiskMarketNotInTier for an unlisted pair).
+    function marginParams(uint8 tier, uint16 market) external view returns (MarginParams memory);
 
     /// @notice The settings of collateral `token` in `tier`.
     function collateralRisk(uint8 tier, address token) external view returns (CollateralRisk memory);

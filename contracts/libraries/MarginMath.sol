@@ -17,13 +17,30 @@ library MarginMath {
         uint256 rateBps,
         IRiskEngine.MarketRisk memory risk
     ) internal pure returns (uint256) {
+        return
+            requirement(
+                notional,
+                rateBps,
+                risk.bracketNotional1,
+                risk.bracketAddBps1,
+                risk.bracketNotional2,
+                risk.bracketAddBps2
+            );
+    }
+
+    /// @notice The requirement at `rateBps` of `notional`, plus `add1`/`add2` on the excess over the bracket
+    /// thresholds `b1`/`b2` (a zero threshold disables its bracket), rounded up.
+    function requirement(
+        uint256 notional,
+        uint256 rateBps,
+        uint256 b1,
+        uint256 add1,
+        uint256 b2,
+        uint256 add2
+    ) internal pure returns (uint256) {
         uint256 scaled = notional * rateBps;
-        if (risk.bracketNotional1 != 0 && notional > risk.bracketNotional1) {
-            scaled += (notional - risk.bracketNotional1) * risk.bracketAddBps1;
-        }
-        if (risk.bracketNotional2 != 0 && notional > risk.bracketNotional2) {
-            scaled += (notional - risk.bracketNotional2) * risk.bracketAddBps2;
-        }
+        if (b1 != 0 && notional > b1) scaled += (notional - b1) * add1;
+        if (b2 != 0 && notional > b2) scaled += (notional - b2) * add2;
         // Rounding: up — requirements favour the protocol.
         return Math.ceilDiv(scaled, BPS);
     }
@@ -37,6 +54,22 @@ library MarginMath {
         im = requirement(notional, ratios.imr, risk);
         mm = requirement(notional, ratios.mmr, risk);
         backstop = requirement(notional, ratios.bmr, risk);
+    }
+
+    /// @notice IM, MM and backstop requirements of a position of `notional` under {IRiskEngine-MarginParams}.
+    function requirements(
+        uint256 notional,
+        IRiskEngine.MarginParams memory p
+    ) internal pure returns (uint256 im, uint256 mm, uint256 backstop) {
+        (uint256 b1, uint256 a1, uint256 b2, uint256 a2) = (
+            p.bracketNotional1,
+            p.bracketAddBps1,
+            p.bracketNotional2,
+            p.bracketAddBps2
+        );
+        im = requirement(notional, p.ratios.imr, b1, a1, b2, a2);
+        mm = requirement(notional, p.ratios.mmr, b1, a1, b2, a2);
+        backstop = requirement(notional, p.ratios.bmr, b1, a1, b2, a2);
     }
 
     /// @notice The weighted value of collateral worth `value`: `weightBps` up to the size threshold,

@@ -214,6 +214,22 @@ contract RiskEngine is IRiskEngine, AccessManaged {
     }
 
     /// @inheritdoc IRiskEngine
+    function marginParams(uint8 tier, uint16 market) external view returns (MarginParams memory p) {
+        MarketRisk storage risk = _marketRisks[tier][market];
+        MarginRatios memory target = risk.ratios;
+        if (target.imr == 0) revert RiskMarketNotInTier(tier, market);
+        Ramp memory ramp = _ramps[tier][market];
+        p.oracleAsset = _marketAssets[market];
+        p.ratios = MarginMath.rampedRatios(ramp.from, target, ramp.start, ramp.end, block.timestamp);
+        p.bracketNotional1 = risk.bracketNotional1;
+        p.bracketAddBps1 = risk.bracketAddBps1;
+        p.bracketNotional2 = risk.bracketNotional2;
+        p.bracketAddBps2 = risk.bracketAddBps2;
+        p.maxFundingBpsPerDay = risk.maxFundingBpsPerDay;
+        p.fundingSkewScale = risk.fundingSkewScale;
+    }
+
+    /// @inheritdoc IRiskEngine
     function collateralRisk(uint8 tier, address token) external view returns (CollateralRisk memory) {
         return _collateralRisks[tier][token];
     }

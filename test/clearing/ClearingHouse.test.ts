@@ -282,13 +282,13 @@ describe("ClearingHouse", () => {
       const ae = await f.deposit(f.alice, "USDC", EDGE, usdc("100000"));
       const be = await f.deposit(f.bob, "USDC", EDGE, usdc("100000"));
       await expect(f.fill(ae, be, BTC, w("0.1"), w("60000")))
-        .to.be.revertedWithCustomError(f.clearing, "RiskMarketNotInTier")
+        .to.be.revertedWithCustomError(f.riskEngine, "RiskMarketNotInTier")
         .withArgs(EDGE, BTC);
       // A market id listed nowhere reverts alike in any tier.
       const a = f.acct(f.alice, CORE);
       const b = f.acct(f.bob, CORE);
       await expect(f.fill(a, b, 99, w("0.1"), w("3000")))
-        .to.be.revertedWithCustomError(f.clearing, "RiskMarketNotInTier")
+        .to.be.revertedWithCustomError(f.riskEngine, "RiskMarketNotInTier")
         .withArgs(CORE, 99);
       // ETH is listed in edge.
       await expect(f.fill(ae, be, ETH, w("0.1"), w("3000"))).to.emit(f.clearing, "FillApplied");
