@@ -13,9 +13,11 @@ import {BucketId} from "../libraries/BucketId.sol";
 /// - Backstop (equity < backstop margin): the pool takes over every position, all collateral and the cash
 ///   of the account; the keeper gets a fixed reward (the market's keeper reward cap), limited to the
 ///   account's own remaining equity — never LPs' capital, so taking over one's own bankrupt account never
-///   profits. Keepers are paid to act earlier by partial liquidations, whose reward grows as health falls. A deficit (negative equity) is then
-///   absorbed in order by the defaulter's collateral (1), the tier's insurance fund (2), the protocol
-///   reserve within the tier's allowance (3) and the tier's pool (4), each step emitting what it absorbed.
+///   profits. Keepers are paid to act earlier by partial liquidations, whose reward grows as health falls.
+///   A deficit (negative equity) is then absorbed in order by the defaulter's collateral (1), the tier's
+///   insurance fund (2), the protocol reserve within the tier's allowance (3) and the tier's pool (4), each
+///   step emitting what it absorbed; if the pool's own equity turns negative, auto-deleveraging (5) of
+///   profitable opposite positions in the same tier and market covers the rest.
 /// Nothing is ever paid to the liquidated owner; keepers are credited in their own account of the tier
 /// `(keeper, tier, 0)`, withdrawn through the clearing house like any other balance.
 interface ILiquidationEngine {
