@@ -1,6 +1,8 @@
 import { encodeBytes32String, parseUnits, type ContractTransactionResponse } from "ethers";
 
 import { deployLocalFoundation } from "../../deploy/local.js";
+import * as margin from "../../sdk/src/math/marginMath.js";
+import { max, min, mulDiv } from "../../sdk/src/math/wad.js";
 import { accountBucket, insuranceBucket, settlementBucket } from "../../sdk/src/client/buckets.js";
 import type { Chain } from "../helpers/foundation.js";
 
@@ -46,72 +48,20 @@ export const PRIMARY_MAX_AGE = 4_200n;
 
 // ------------------------------------------------------------------ exact arithmetic (mirrors the libraries)
 
-export const min = (a: bigint, b: bigint): bigint => (a < b ? a : b);
-export const max = (a: bigint, b: bigint): bigint => (a > b ? a : b);
-export const abs = (a: bigint): bigint => (a < 0n ? -a : a);
+export { abs, max, min, mulDiv } from "../../sdk/src/math/wad.js";
+export { fillNotional, fundingOwed, notionalUp, unrealizedPnl } from "../../sdk/src/math/positionMath.js";
+export { applyFill as applyFillMath } from "../../sdk/src/math/positionMath.js";
 
-/** `a * b / d` for non-negative operands, rounded down or up (OpenZeppelin Math.mulDiv). */
-export function mulDiv(a: bigint, b: bigint, d: bigint, up = false): bigint {
-  const p = a * b;
-  return up && p % d !== 0n ? p / d + 1n : p / d;
-}
-
-/** PositionMath.fillNotional: |dSize| × price / WAD rounded down, with the sign of dSize. */
-export function fillNotional(dSize: bigint, price: bigint): bigint {
-  const magnitude = mulDiv(abs(dSize), price, WAD);
-  return dSize >= 0n ? magnitude : -magnitude;
-}
-
-function shareTowardsPositive(value: bigint, part: bigint, whole: bigint): bigint {
-  if (value >= 0n) return mulDiv(value, part, whole, true);
-  return -mulDiv(-value, part, whole);
-}
-
-/** PositionMath.applyFill. */
-export function applyFillMath(
-  size: bigint,
-  openNotional: bigint,
-  dSize: bigint,
-  notional: bigint,
-): { size: bigint; openNotional: bigint; realized: bigint } {
-  const newSize = size + dSize;
-  if (size === 0n || size > 0n === dSize > 0n) {
-    return { size: newSize, openNotional: openNotional + notional, realized: 0n };
-  }
-  let realized: bigint;
-  if (abs(dSize) <= abs(size)) {
-    realized = -notional - shareTowardsPositive(openNotional, abs(dSize), abs(size));
-  } else {
-    realized = -shareTowardsPositive(notional, abs(size), abs(dSize)) - openNotional;
-  }
-  return { size: newSize, openNotional: openNotional + notional + realized, realized };
-}
-
-/** PositionMath.unrealizedPnl: size × price − openNotional, rounded down. */
-export function unrealizedPnl(size: bigint, openNotional: bigint, price: bigint): bigint {
-  if (size >= 0n) return mulDiv(size, price, WAD) - openNotional;
-  return -mulDiv(-size, price, WAD, true) - openNotional;
-}
-
-/** PositionMath.notionalUp. */
-export function notionalUp(size: bigint, price: bigint): bigint {
-  return mulDiv(abs(size), price, WAD, true);
-}
-
-/** PositionMath.fundingOwed: positive when the position pays (rounded up), negative when paid (rounded down). */
-export function fundingOwed(size: bigint, index: bigint, snapshot: bigint): bigint {
-  const delta = index - snapshot;
-  if (size === 0n || delta === 0n) return 0n;
-  const pays = size > 0n === delta > 0n;
-  return pays ? mulDiv(abs(size), abs(delta), WAD, true) : -mulDiv(abs(size), abs(delta), WAD);
-}
+const LOCAL_BRACKETS = {
+  bracketNotional1: BRACKETS.n1,
+  bracketAddBps1: BRACKETS.add1,
+  bracketNotional2: BRACKETS.n2,
+  bracketAddBps2: BRACKETS.add2,
+};
 
 /** MarginMath.requirement with the local brackets: notional × rate + bracket add-ons, rounded up. */
 export function requirement(notional: bigint, rateBps: bigint): bigint {
-  let scaled = notional * rateBps;
-  if (notional > BRACKETS.n1) scaled += (notional - BRACKETS.n1) * BRACKETS.add1;
-  if (notional > BRACKETS.n2) scaled += (notional - BRACKETS.n2) * BRACKETS.add2;
-  return mulDiv(scaled, 1n, BPS, true);
+  return margin.requirement(notional, rateBps, LOCAL_BRACKETS);
 }
 
 /** IM, MM and backstop of a position of `notional` in `tier`. */
@@ -122,8 +72,7 @@ export function requirements(tier: 0 | 1 | 2, notional: bigint): { im: bigint; m
 
 /** MarginMath.weightedValue. */
 export function weightedValue(value: bigint, weightBps: bigint, excessWeightBps: bigint, threshold: bigint): bigint {
-  if (threshold === 0n || value <= threshold) return mulDiv(value, weightBps, BPS);
-  return (threshold * weightBps + (value - threshold) * excessWeightBps) / BPS;
+  return margin.weightedValue(value, { weightBps, excessWeightBps, sizeThreshold: threshold });
 }
 
 /** Funding rate per day (WAD) for a pool holding `poolSize` (ClearingHouse._fundingIndexNow). */

@@ -1,4 +1,6 @@
 import { encodeBytes32String, parseUnits, type ContractTransactionResponse } from "ethers";
+import * as margin from "../../sdk/src/math/marginMath.js";
+import { mulDiv } from "../../sdk/src/math/wad.js";
 
 import { deployLocalFoundation } from "../../deploy/local.js";
 import { accountBucket } from "../../sdk/src/client/buckets.js";
@@ -49,14 +51,8 @@ export function usdc(s: string): bigint {
 
 // ------------------------------------------------------------------ exact arithmetic
 
-export const min = (a: bigint, b: bigint): bigint => (a < b ? a : b);
-export const abs = (a: bigint): bigint => (a < 0n ? -a : a);
-
-/** `a * b / d` for non-negative operands, rounded down or up (OpenZeppelin Math.mulDiv). */
-export function mulDiv(a: bigint, b: bigint, d: bigint, up = false): bigint {
-  const p = a * b;
-  return up && p % d !== 0n ? p / d + 1n : p / d;
-}
+export { abs, min, mulDiv } from "../../sdk/src/math/wad.js";
+export { fillNotional, fundingOwed, notionalUp, unrealizedPnl } from "../../sdk/src/math/positionMath.js";
 
 /** ERC4626._convertToShares with the pool's offset: assets × (supply + 10^6) / (totalAssets + 1). */
 export function toShares(assets: bigint, supply: bigint, totalAssets: bigint, up = false): bigint {
@@ -68,35 +64,12 @@ export function toAssets(shares: bigint, supply: bigint, totalAssets: bigint, up
   return mulDiv(shares, totalAssets + 1n, supply + VIRTUAL_SHARES, up);
 }
 
-/** PositionMath.fillNotional: |dSize| × price / WAD rounded down, with the sign of dSize. */
-export function fillNotional(dSize: bigint, price: bigint): bigint {
-  const magnitude = mulDiv(abs(dSize), price, WAD);
-  return dSize >= 0n ? magnitude : -magnitude;
-}
-
-/** PositionMath.unrealizedPnl: size × price − openNotional, rounded down. */
-export function unrealizedPnl(size: bigint, openNotional: bigint, price: bigint): bigint {
-  if (size >= 0n) return mulDiv(size, price, WAD) - openNotional;
-  return -mulDiv(-size, price, WAD, true) - openNotional;
-}
-
-/** PositionMath.notionalUp. */
-export function notionalUp(size: bigint, price: bigint): bigint {
-  return mulDiv(abs(size), price, WAD, true);
-}
-
-/** PositionMath.fundingOwed: positive when the position pays (rounded up), negative when paid (rounded down). */
-export function fundingOwed(size: bigint, index: bigint, snapshot: bigint): bigint {
-  const delta = index - snapshot;
-  if (size === 0n || delta === 0n) return 0n;
-  const pays = size > 0n === delta > 0n;
-  return pays ? mulDiv(abs(size), abs(delta), WAD, true) : -mulDiv(abs(size), abs(delta), WAD);
-}
+const NO_BRACKETS = { bracketNotional1: 0n, bracketAddBps1: 0n, bracketNotional2: 0n, bracketAddBps2: 0n };
 
 /** MarginMath.requirement below the first bracket (1,000,000 quote): notional × rate, rounded up. */
 export function requirement(notional: bigint, rateBps: bigint): bigint {
   if (notional > w("1000000")) throw new RangeError("the tests stay below the first bracket");
-  return mulDiv(notional, rateBps, BPS, true);
+  return margin.requirement(notional, rateBps, NO_BRACKETS);
 }
 
 /** Floor division of a signed quote-WAD figure into USDC units (what the pool's views do for a non-negative one). */

@@ -15,6 +15,7 @@ import {
   type RiskEngine,
   type StrataAccessManager,
 } from "../../types/index.js";
+import * as margin from "../../sdk/src/math/marginMath.js";
 import type { IRiskEngine } from "../../types/contracts/risk/RiskEngine.js";
 import type { Chain } from "../helpers/foundation.js";
 
@@ -289,48 +290,27 @@ export const toCollateralRisk = (o: IRiskEngine.CollateralRiskStructOutput): Col
 
 // ------------------------------------------------------------------ exact arithmetic (mirrors MarginMath, ParamGuard)
 
-/** `a / b` rounded up (OpenZeppelin `Math.ceilDiv`). */
-export const ceilDiv = (a: bigint, b: bigint): bigint => (a === 0n ? 0n : (a - 1n) / b + 1n);
+export { ceilDiv } from "../../sdk/src/math/wad.js";
 
-/** MarginMath.requirement: ceil((N*rate + (N-b1)*add1 + (N-b2)*add2) / 1e4), a bracket only when b != 0 and N > b. */
+/** MarginMath.requirement (sdk/src/math): rate plus progressive bracket add-ons, rounded up. */
 export function requirement(notional: bigint, rateBps: bigint, r: MarketRisk): bigint {
-  let scaled = notional * rateBps;
-  if (r.bracketNotional1 !== 0n && notional > r.bracketNotional1) {
-    scaled += (notional - r.bracketNotional1) * r.bracketAddBps1;
-  }
-  if (r.bracketNotional2 !== 0n && notional > r.bracketNotional2) {
-    scaled += (notional - r.bracketNotional2) * r.bracketAddBps2;
-  }
-  return ceilDiv(scaled, BPS);
+  return margin.requirement(notional, rateBps, r);
 }
 
 /** MarginMath.requirements: [im, mm, backstop]. */
 export function requirements(notional: bigint, x: Ratios, r: MarketRisk): [bigint, bigint, bigint] {
-  return [requirement(notional, x.imr, r), requirement(notional, x.mmr, r), requirement(notional, x.bmr, r)];
+  const q = margin.requirements(notional, x, r);
+  return [q.im, q.mm, q.backstop];
 }
 
-/** MarginMath.weightedValue: `weightBps` up to the threshold, `excessWeightBps` above, rounded down once. */
+/** MarginMath.weightedValue (sdk/src/math). */
 export function weightedValue(value: bigint, c: CollateralRisk): bigint {
-  if (c.sizeThreshold === 0n || value <= c.sizeThreshold) return (value * c.weightBps) / BPS;
-  return (c.sizeThreshold * c.weightBps + (value - c.sizeThreshold) * c.excessWeightBps) / BPS;
+  return margin.weightedValue(value, c);
 }
 
-/** One component of MarginMath.rampedRatios: up by the rounded-up rise, or down by the rounded-down fall. */
-function lerp(a: bigint, b: bigint, elapsed: bigint, span: bigint): bigint {
-  if (b >= a) return a + ceilDiv((b - a) * elapsed, span);
-  return a - ((a - b) * elapsed) / span;
-}
-
-/** MarginMath.rampedRatios. */
+/** MarginMath.rampedRatios (sdk/src/math). */
 export function rampedRatios(from: Ratios, to: Ratios, start: bigint, end: bigint, now: bigint): Ratios {
-  if (now >= end || end <= start) return to;
-  const elapsed = now - start;
-  const span = end - start;
-  return {
-    imr: lerp(from.imr, to.imr, elapsed, span),
-    mmr: lerp(from.mmr, to.mmr, elapsed, span),
-    bmr: lerp(from.bmr, to.bmr, elapsed, span),
-  };
+  return margin.rampedRatios(from, to, start, end, now);
 }
 
 /** ParamGuard.checkStep: the largest change from `old`, max(old * 50% rounded down, minStep). */
