@@ -29,6 +29,7 @@ contract LiquidationEngine is ILiquidationEngine, ReentrancyGuardTransient {
         uint256 mark;
         uint256 penalty;
         uint256 reward;
+        bool isLong;
         int256 signedClose;
     }
 
@@ -115,22 +116,8 @@ contract LiquidationEngine is ILiquidationEngine, ReentrancyGuardTransient {
         uint16 market,
         IClearingHouse.Health memory h
     ) public view returns (uint256 closeSize, uint256 mark, uint256 penalty, uint256 reward) {
-        int256 size = CLEARING.position(account, market).size;
-        if (size == 0) revert LiquidationNoPosition(account, market);
-        uint8 tier = account.tier();
-        IRiskEngine.MarketRisk memory risk = RISK.marketRisk(tier, market);
-        IRiskEngine.MarginRatios memory ratios = RISK.currentRatios(tier, market);
-        IOracleRouter.Price memory price = ORACLE.getPriceForLiquidation(RISK.marketOracleAsset(market));
-        // The pool takes over at the conservative mark: the low side for a long, the high side for a short.
-        mark = size > 0 ? price.lower : price.upper;
-        if (mark == 0 || price.flags & PriceFlags.UNAVAILABLE != 0) revert LiquidationNoPosition(account, market);
-
-        uint256 absSize = SignedMath.abs(size);
-        closeSize = _closeSize(h, ratios.mmr, risk.liquidationPenaltyBps, mark, absSize);
-        uint256 closedNotional = Math.mulDiv(closeSize, mark, WAD);
-        // Rounding: up — the penalty owed to the protocol.
-        penalty = Math.mulDiv(closedNotional, risk.liquidationPenaltyBps, BPS, Math.Rounding.Ceil);
-        reward = Math.min(Math.mulDiv(penalty, _keeperShareBps(h, risk.keeperShareBps), BPS), risk.keeperRewardCap);
+        Plan memory plan = _plan(account, market, h);
+        return (plan.closeSize, plan.mark, plan.penalty, plan.reward);
     }
 
     /// @inheritdoc ILiquidationEngine
@@ -217,8 +204,7 @@ contract LiquidationEngine is ILiquidationEngine, ReentrancyGuardTransient {
         IClearingHouse.Health memory h,
         BucketId poolAccount
     ) private {
-        Plan memory plan;
-        (plan.closeSize, plan.mark, plan.penalty, plan.reward) = partialPlan(account, market, h);
+        Plan memory plan = _plan(account, market, h);
         if (requested != 0) {
             if (requested > plan.closeSize) revert LiquidationTooLarge(account, plan.closeSize, requested);
             // A smaller close pays a proportionally smaller penalty and reward.
@@ -226,8 +212,7 @@ contract LiquidationEngine is ILiquidationEngine, ReentrancyGuardTransient {
             plan.reward = Math.mulDiv(plan.reward, requested, plan.closeSize);
             plan.closeSize = requested;
         }
-        plan.signedClose =
-            CLEARING.position(account, market).size > 0 ? plan.closeSize.toInt256() : -plan.closeSize.toInt256();
+        plan.signedClose = plan.isLong ? plan.closeSize.toInt256() : -plan.closeSize.toInt256();
 
         CLEARING.transferPosition(account, poolAccount, market, plan.signedClose, plan.mark);
         uint8 tier = account.tier();
@@ -352,6 +337,35 @@ contract LiquidationEngine is ILiquidationEngine, ReentrancyGuardTransient {
         if (pnl <= 0) revert AdlNotInProfit(target, pnl);
         leg.profit = uint256(pnl);
         leg.closeSize = Math.min(SignedMath.abs(t.size), SignedMath.abs(poolSize));
+    }
+
+    /// @dev The partial liquidation of `account` in `market`: size to close, the position's side, mark
+    /// price, penalty and keeper reward. Reverts when there is no position or no price.
+    function _plan(
+        BucketId account,
+        uint16 market,
+        IClearingHouse.Health memory h
+    ) private view returns (Plan memory plan) {
+        int256 size = CLEARING.position(account, market).size;
+        if (size == 0) revert LiquidationNoPosition(account, market);
+        uint8 tier = account.tier();
+        IRiskEngine.MarketRisk memory risk = RISK.marketRisk(tier, market);
+        IRiskEngine.MarginParams memory mp = RISK.marginParams(tier, market);
+        IOracleRouter.Price memory price = ORACLE.getPriceForLiquidation(mp.oracleAsset);
+        // The pool takes over at the conservative mark: the low side for a long, the high side for a short.
+        plan.mark = size > 0 ? price.lower : price.upper;
+        if (plan.mark == 0 || price.flags & PriceFlags.UNAVAILABLE != 0) revert LiquidationNoPosition(account, market);
+
+        uint256 absSize = SignedMath.abs(size);
+        plan.closeSize = _closeSize(h, mp.ratios.mmr, risk.liquidationPenaltyBps, plan.mark, absSize);
+        uint256 closedNotional = Math.mulDiv(plan.closeSize, plan.mark, WAD);
+        // Rounding: up — the penalty owed to the protocol.
+        plan.penalty = Math.mulDiv(closedNotional, risk.liquidationPenaltyBps, BPS, Math.Rounding.Ceil);
+        plan.reward = Math.min(
+            Math.mulDiv(plan.penalty, _keeperShareBps(h, risk.keeperShareBps), BPS),
+            risk.keeperRewardCap
+        );
+        plan.isLong = size > 0;
     }
 
     /// @dev Smallest close restoring equity to MM × (1 + buffer): equity − penalty·X ≥ (1+b)(MM − mmr·X),
