@@ -11,6 +11,7 @@ import { parseUnits, type ContractTransactionResponse } from "ethers";
 
 import { deployLocalFoundation } from "../deploy/local.js";
 import { accountBucket } from "../sdk/src/client/buckets.js";
+import { printGasTrace } from "./lib/gasTrace.js";
 
 /**
  * Targets from the issues. `enforced` targets belong to delivered work: exceeding one fails the run.
@@ -28,9 +29,15 @@ const TARGETS: Record<string, { gas: number; enforced: boolean }> = {
   "clearing.liquidate.batch.perAccount": { gas: 70_000, enforced: false },
 };
 
-async function gasOf(tx: Promise<ContractTransactionResponse>): Promise<number> {
-  const receipt = await (await tx).wait();
+/** Contract labels for STRATA_GAS_TRACE=1 breakdowns. */
+const labels = new Map<string, string>();
+const trace = process.env.STRATA_GAS_TRACE === "1";
+
+async function gasOf(tx: Promise<ContractTransactionResponse>, label?: string): Promise<number> {
+  const sent = await tx;
+  const receipt = await sent.wait();
   if (receipt === null || receipt.status !== 1) throw new Error("benchmark transaction failed");
+  if (trace && label !== undefined) await printGasTrace(ethers.provider, sent.hash, sent.to ?? "", label, labels);
   return Number(receipt.gasUsed);
 }
 
@@ -40,6 +47,22 @@ const { d, controller, executor, users } = await deployLocalFoundation(await eth
   pools: true,
 });
 const [alice, bob, trader, maker, lp, keeper] = users;
+for (const [name, c] of Object.entries({
+  vault: d.vault,
+  oracle: d.oracle,
+  risk: d.risk,
+  clearing: d.clearing,
+  liquidation: d.liquidation,
+  manager: d.manager,
+})) {
+  labels.set((await c.getAddress()).toLowerCase(), name);
+}
+for (const [symbol, t] of Object.entries(d.tokens)) labels.set(t.address.toLowerCase(), symbol);
+for (const [key, a] of Object.entries(d.assets)) {
+  if (a.mockPrimary) labels.set((await a.mockPrimary.getAddress()).toLowerCase(), `${key} primary`);
+  if (a.mockSecondary) labels.set((await a.mockSecondary.getAddress()).toLowerCase(), `${key} secondary`);
+}
+for (const [tier, p] of Object.entries(d.pools)) labels.set((await p.getAddress()).toLowerCase(), `pool ${tier}`);
 const usdc = d.tokens.USDC!;
 const vaultAddress = await d.vault.getAddress();
 const amount = parseUnits("1000", usdc.decimals);
@@ -80,7 +103,8 @@ for (const [user, account] of [
   [maker!, makerAccount],
 ] as const) {
   const funds = parseUnits("100000", usdc.decimals);
-  await (await usdc.mock!.mint(user.address, funds)).wait();
+  // Users keep some of the token in their wallets, as they usually do.
+  await (await usdc.mock!.mint(user.address, funds + parseUnits("100", usdc.decimals))).wait();
   await (await usdc.mock!.connect(user).approve(vaultAddress, funds)).wait();
   await (await d.vault.connect(user).deposit(usdc.address, funds, account)).wait();
 }
@@ -96,9 +120,14 @@ const fill = (size: bigint, takerFee: bigint) =>
   });
 await (await fill(parseUnits("1", 18), parseUnits("1.5", 18))).wait();
 await (await d.clearing.settle(makerAccount)).wait(); // the settlement bucket now holds tokens
-gas["clearing.settle"] = await gasOf(d.clearing.settle(traderAccount));
+// Tokens have left the tier before: its outflow-limiter slot exists, as in the vault benchmark.
+await (
+  await d.clearing.connect(maker!).withdraw(makerAccount, usdc.address, parseUnits("1", usdc.decimals), maker!.address)
+).wait();
+gas["clearing.settle"] = await gasOf(d.clearing.settle(traderAccount), "clearing.settle");
 gas["clearing.withdraw.withPositions"] = await gasOf(
   d.clearing.connect(trader!).withdraw(traderAccount, usdc.address, parseUnits("1000", usdc.decimals), trader!.address),
+  "clearing.withdraw.withPositions",
 );
 
 // Liquidations (tier pro, ETH): accounts with one long position and USDC collateral, the pool funded,
@@ -115,7 +144,10 @@ await (await usdc.mock!.connect(lp!).approve(await pool.getAddress(), lpFunds)).
 await (await pool.connect(lp!).deposit(lpFunds, lp!.address)).wait();
 await setEth("3000");
 let nextSubId = 100n;
-/** Opens a 60 ETH long at 3,000 with 10,000 USDC of collateral (18x) in a fresh account of `trader`. */
+/**
+ * Opens a 60 ETH long at 3,000 with 10,000 USDC of collateral (18x) in a fresh account of `trader`, paying
+ * a 5 bps taker fee as takers do.
+ */
 const openLong = async () => {
   const account = accountBucket(trader!.address, PRO, nextSubId++);
   const funds = parseUnits("10000", usdc.decimals);
@@ -129,7 +161,7 @@ const openLong = async () => {
       market: ETH,
       size: parseUnits("60", 18),
       price: parseUnits("3000", 18),
-      takerFee: 0n,
+      takerFee: parseUnits("90", 18),
       makerFee: 0n,
     })
   ).wait();
@@ -140,6 +172,13 @@ const makerTopUp = parseUnits("3000000", usdc.decimals);
 await (await usdc.mock!.mint(maker!.address, makerTopUp)).wait();
 await (await usdc.mock!.connect(maker!).approve(vaultAddress, makerTopUp)).wait();
 await (await d.vault.connect(maker!).deposit(usdc.address, makerTopUp, makerAccount)).wait();
+// Steady state of a live tier: the keeper has been paid before (its account's cash is not zero), and the pool
+// holds inventory from earlier liquidations, so funding moves, open positions carry a funding index and the
+// pool's funding has been settled before.
+const warmUps = [await openLong(), await openLong()];
+await setEth("2905");
+for (const account of warmUps) await (await d.liquidation.connect(keeper!).liquidate(account, ETH, 0n)).wait();
+await setEth("3000");
 const partialTarget = await openLong();
 const backstopTarget = await openLong();
 const batch = [];
@@ -147,17 +186,24 @@ for (let i = 0; i < 20; i++) batch.push(await openLong());
 const single = await openLong();
 
 await setEth("2905"); // below MM, above the backstop margin
-gas["clearing.liquidate.partial"] = await gasOf(d.liquidation.connect(keeper!).liquidate(partialTarget, ETH, 0n));
-const batchOne = await gasOf(d.liquidation.connect(keeper!).liquidateBatch([single], [ETH]));
+gas["clearing.liquidate.partial"] = await gasOf(
+  d.liquidation.connect(keeper!).liquidate(partialTarget, ETH, 0n),
+  "clearing.liquidate.partial",
+);
+const batchOne = await gasOf(d.liquidation.connect(keeper!).liquidateBatch([single], [ETH]), "batch of 1");
 const batchAll = await gasOf(
   d.liquidation.connect(keeper!).liquidateBatch(
     batch,
     batch.map(() => ETH),
   ),
+  "batch of 20",
 );
 gas["clearing.liquidate.batch.perAccount"] = Math.round((batchAll - batchOne) / (batch.length - 1));
 await setEth("2800"); // negative equity: backstop takeover and the waterfall
-gas["clearing.liquidate.backstop"] = await gasOf(d.liquidation.connect(keeper!).liquidate(backstopTarget, ETH, 0n));
+gas["clearing.liquidate.backstop"] = await gasOf(
+  d.liquidation.connect(keeper!).liquidate(backstopTarget, ETH, 0n),
+  "clearing.liquidate.backstop",
+);
 
 const reportPath = path.resolve("reports", "gas.json");
 mkdirSync(path.dirname(reportPath), { recursive: true });

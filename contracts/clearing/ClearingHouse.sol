@@ -8,10 +8,14 @@ import {SignedMath} from "@openzeppelin/contracts/utils/math/SignedMath.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
 import {IClearingHouse} from "../interfaces/IClearingHouse.sol";
+import {ILiquidationEngine} from "../interfaces/ILiquidationEngine.sol";
 import {ICollateralVault} from "../interfaces/ICollateralVault.sol";
 import {IOracleRouter, PriceFlags} from "../interfaces/IOracleRouter.sol";
 import {IRiskEngine} from "../interfaces/IRiskEngine.sol";
 import {BucketId, BucketIdLib} from "../libraries/BucketId.sol";
+import {LiquidationMath} from "../libraries/LiquidationMath.sol";
+import {ContextCache} from "../libraries/ContextCache.sol";
+import {MarketSet} from "../libraries/MarketSet.sol";
 import {MarginMath} from "../libraries/MarginMath.sol";
 import {PositionMath} from "../libraries/PositionMath.sol";
 
@@ -36,22 +40,53 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
         uint256 upper;
     }
 
+    /// @dev One position of an account with what its margin figures were computed from.
+    struct MarketSnapshot {
+        uint16 market;
+        Position position;
+        uint256 lower;
+        uint256 upper;
+        IRiskEngine.MarginParams params;
+    }
+
+    /// @dev An account as the liquidation read saw it.
+    struct AccountRead {
+        Health h;
+        MarketSnapshot[] markets;
+        address[] tokens;
+        uint256[] balances;
+    }
+
     uint256 private constant WAD = 1e18;
     uint256 private constant BPS_TO_WAD = 1e14;
     uint256 private constant MAX_PRICE = 1e36;
     /// @dev The risk engine's MAX_MARKETS_PER_TIER.
-    uint256 private constant MAX_POOL_POSITIONS = 16;
+    uint256 private constant MAX_POOL_POSITIONS = MarketSet.CAPACITY;
 
     ICollateralVault public immutable VAULT;
     IOracleRouter public immutable ORACLE;
     IRiskEngine public immutable RISK;
 
     mapping(BucketId account => int256) private _cash;
-    mapping(BucketId account => uint16[]) private _accountMarkets;
+    /// @dev The markets each account holds a position in, packed (see {MarketSet}).
+    mapping(BucketId account => uint256) private _accountMarkets;
     mapping(BucketId account => mapping(uint16 market => Position)) private _positions;
     mapping(uint8 tier => mapping(uint16 market => MarketState)) private _marketStates;
     mapping(uint8 tier => address) private _pools;
     mapping(address owner => mapping(address operator => bool)) private _operators;
+    mapping(address account => bool) private _liquidators;
+
+    /// @dev The open liquidation batch's cache scope (0: none), and the last scope handed out in this
+    /// transaction, so that each batch has fresh entries (see {ContextCache}).
+    uint256 private transient _batchScope;
+    uint256 private transient _lastBatchScope;
+
+    /// @dev The liquidation hooks: a registered liquidation engine passes at once, anyone else needs the
+    /// LIQUIDATOR role through the AccessManager.
+    modifier onlyLiquidator() {
+        if (!_liquidators[msg.sender]) _checkCanCall(msg.sender, msg.data);
+        _;
+    }
 
     constructor(
         address authority,
@@ -86,7 +121,7 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
         // With open positions or a debt, what remains must cover IM. Nothing not yet in hand counts: no
         // unrealized profit, no positive cash the settlement bucket could not pay just now (the settle
         // above paid what it could), no funding receivable (DESIGN §3).
-        if (_accountMarkets[account].length != 0 || _cash[account] < 0) {
+        if (_accountMarkets[account] != 0 || _cash[account] < 0) {
             Health memory h = _health(account, tc, false);
             uint256 removed = _collateralValueRemoved(account, tc, token, amount);
             int256 equityAfter =
@@ -118,8 +153,22 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
     function applyFill(Fill calldata f) external restricted nonReentrant {
         IRiskEngine.TierConfig memory tc = _checkFill(f);
         int256 notional = PositionMath.fillNotional(f.size, f.price);
-        (bool takerIncreases, int256 takerRealized) = _applySide(f.taker, tc, f.market, f.size, notional, f.takerFee);
-        (bool makerIncreases, int256 makerRealized) = _applySide(f.maker, tc, f.market, -f.size, -notional, f.makerFee);
+        (bool takerIncreases, int256 takerRealized) = _applySide(
+            f.taker,
+            tc.maxPositions,
+            f.market,
+            f.size,
+            notional,
+            f.takerFee
+        );
+        (bool makerIncreases, int256 makerRealized) = _applySide(
+            f.maker,
+            tc.maxPositions,
+            f.market,
+            -f.size,
+            -notional,
+            f.makerFee
+        );
         // Fees go to the tier's insurance fund: cash moves between accounts of one tier, nothing is created.
         _cash[BucketIdLib.insurance(f.taker.tier())] += (f.takerFee + f.makerFee).toInt256();
         _emitFill(f, takerRealized, makerRealized);
@@ -132,28 +181,121 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
     // ================================================================ liquidation engine
 
     /// @inheritdoc IClearingHouse
+    function liquidate(
+        BucketId account,
+        uint16 market,
+        uint256 requested,
+        address keeper
+    )
+        external
+        onlyLiquidator
+        nonReentrant
+        returns (Health memory h, LiquidationPlan memory plan, uint256 backstopReward)
+    {
+        (BucketId poolAccount, AccountRead memory r) = _liquidationRead(account);
+        h = r.h;
+        if (h.equity >= h.mm.toInt256()) return (h, plan, 0);
+        // The keeper names one of the account's markets; an account with no position at all (a debt only)
+        // can still be taken over, with no reward (its equity is negative).
+        uint256 at = _indexOf(r.markets, market);
+        if (at == r.markets.length && at != 0) revert ILiquidationEngine.LiquidationNoPosition(account, market);
+        BucketId keeperAccount = BucketIdLib.account(keeper, account.tier(), 0);
+        if (h.equity < h.backstop.toInt256()) {
+            backstopReward = _backstop(account, poolAccount, keeperAccount, r, at);
+        } else {
+            plan = _partial(account, poolAccount, keeperAccount, r.markets[at], h, requested);
+        }
+    }
+
+    /// @dev The pool's account of `account`'s tier, and the liquidation read of `account`.
+    function _liquidationRead(BucketId account) private returns (BucketId poolAccount, AccountRead memory r) {
+        uint8 tier = account.tier();
+        uint256 scope = _batchScope;
+        bool found;
+        IRiskEngine.TierConfig memory tc;
+        address[] memory tokens;
+        if (scope != 0) (found, tc, tokens) = ContextCache.loadTier(scope, tier);
+        if (!found) {
+            tc = RISK.tierConfig(tier);
+            tokens = RISK.tierCollaterals(tier);
+            if (scope != 0 && tc.listed) ContextCache.storeTier(scope, tier, tc, tokens);
+        }
+        if (!tc.listed || !account.isValid()) revert ClearingInvalidAccount(account);
+        address pool_ = _pools[tier];
+        if (pool_ == address(0)) revert ILiquidationEngine.LiquidationNoPool(tier);
+        // The pool is the backstop itself: its losses are its LPs' (step 4), then auto-deleveraging.
+        if (account.owner() == pool_) revert ILiquidationEngine.LiquidationOfPool(tier);
+        poolAccount = BucketIdLib.account(pool_, tier, 0);
+        r = _accrueRead(account, tc, tokens);
+    }
+
+    /// @inheritdoc IClearingHouse
+    function beginBatch() external onlyLiquidator {
+        if (_batchScope != 0) revert ClearingBatchOpen();
+        uint256 scope = _lastBatchScope + 1;
+        _lastBatchScope = scope;
+        _batchScope = scope;
+    }
+
+    /// @inheritdoc IClearingHouse
+    function endBatch() external onlyLiquidator {
+        _batchScope = 0;
+    }
+
+    /// @dev Partial liquidation of `snap`'s position: the plan's size moves to the pool, the penalty to the
+    /// keeper and the insurance fund.
+    function _partial(
+        BucketId account,
+        BucketId poolAccount,
+        BucketId keeperAccount,
+        MarketSnapshot memory snap,
+        Health memory h,
+        uint256 requested
+    ) private returns (LiquidationPlan memory plan) {
+        plan = _partialPlan(account, h, snap, requested);
+        _moveToPool(account, poolAccount, snap.market, plan.signedClose, plan.mark);
+        _cash[account] -= plan.penalty.toInt256();
+        if (plan.reward != 0) _cash[keeperAccount] += plan.reward.toInt256();
+        uint256 insuranceFee = plan.penalty - plan.reward;
+        if (insuranceFee != 0) _cash[BucketIdLib.insurance(account.tier())] += insuranceFee.toInt256();
+        emit PenaltyCharged(account, keeperAccount, plan.reward, insuranceFee);
+    }
+
+    /// @dev Backstop takeover of `account` by the pool; the keeper's reward from the pool's cash. Returns it.
+    function _backstop(
+        BucketId account,
+        BucketId poolAccount,
+        BucketId keeperAccount,
+        AccountRead memory r,
+        uint256 at
+    ) private returns (uint256 reward) {
+        uint256 cap = at < r.markets.length ? r.markets[at].params.keeperRewardCap : 0;
+        reward = LiquidationMath.backstopReward(r.h, cap);
+        _takeOver(account, poolAccount, r);
+        if (reward != 0) _moveCash(poolAccount, keeperAccount, reward.toInt256());
+    }
+
+    /// @inheritdoc IClearingHouse
     function transferPosition(
         BucketId from,
         BucketId to,
         uint16 market,
         int256 size,
         uint256 price
-    ) external restricted nonReentrant {
+    ) external onlyLiquidator nonReentrant {
         IRiskEngine.TierConfig memory tc = _requireSameTier(from, to);
         uint8 tier = from.tier();
         _accrueFunding(tier, market);
         int256 notional = PositionMath.fillNotional(-size, price);
-        (, int256 fromRealized) = _applySide(from, tc, market, -size, notional, 0);
-        (, int256 toRealized) = _applySide(to, tc, market, size, -notional, 0);
+        (, int256 fromRealized) = _applySide(from, tc.maxPositions, market, -size, notional, 0);
+        (, int256 toRealized) = _applySide(to, tc.maxPositions, market, size, -notional, 0);
         emit PositionTransferred(from, to, market, size, price, fromRealized, toRealized);
     }
 
     /// @inheritdoc IClearingHouse
-    function transferCash(BucketId from, BucketId to, int256 amount) external restricted nonReentrant {
+    function transferCash(BucketId from, BucketId to, int256 amount) external onlyLiquidator nonReentrant {
         _requireSameTier(from, to);
-        _cash[from] -= amount;
-        _cash[to] += amount;
-        emit CashTransferred(from, to, amount);
+        _moveCash(from, to, amount);
     }
 
     /// @inheritdoc IClearingHouse
@@ -162,16 +304,78 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
         BucketId to,
         address token,
         uint256 amount
-    ) external restricted nonReentrant {
+    ) external onlyLiquidator nonReentrant {
         _requireSameTier(from, to);
         VAULT.move(from, to, token, amount);
     }
 
     /// @inheritdoc IClearingHouse
-    function drawReserve(BucketId to, uint256 amount) external restricted nonReentrant returns (uint256 drawn) {
+    function drawReserve(BucketId to, uint256 amount) external onlyLiquidator nonReentrant returns (uint256 drawn) {
         IRiskEngine.TierConfig memory tc = _requireAccount(to);
         drawn = Math.min(amount, VAULT.reserveAvailable(to.tier(), tc.quoteToken));
         if (drawn != 0) VAULT.drawReserve(to, tc.quoteToken, drawn);
+    }
+
+    /// @dev The plan for `snap`'s position (scaled to `requested` when smaller), proven to leave the account
+    /// healthier (DESIGN §6.4) before anything moves.
+    function _partialPlan(
+        BucketId account,
+        Health memory h,
+        MarketSnapshot memory snap,
+        uint256 requested
+    ) private pure returns (LiquidationPlan memory plan) {
+        int256 size = snap.position.size;
+        plan = LiquidationMath.plan(h, size, snap.lower, snap.upper, snap.params);
+        if (plan.mark == 0) revert ILiquidationEngine.LiquidationNoPosition(account, snap.market);
+        if (requested != 0) {
+            if (requested > plan.closeSize) {
+                revert ILiquidationEngine.LiquidationTooLarge(account, plan.closeSize, requested);
+            }
+            plan = LiquidationMath.scaled(plan, requested);
+        }
+        // Closed in full and nothing else open: the account is flat, nothing left to improve.
+        if (plan.closeSize == SignedMath.abs(size) && h.positions == 1) return plan;
+        (int256 before, int256 after_) = LiquidationMath.excessAfter(h, size, snap.upper, snap.params, plan);
+        if (after_ <= before) revert ILiquidationEngine.LiquidationNotImproved(account, before, after_);
+    }
+
+    /// @dev The pool's account takes over every position of `account` at the conservative marks of the read,
+    /// every collateral balance and the cash.
+    function _takeOver(BucketId account, BucketId poolAccount, AccountRead memory r) private {
+        // Backwards: each close pops the account's last market, no swap reorders the rest.
+        for (uint256 i = r.markets.length; i != 0; --i) {
+            MarketSnapshot memory snap = r.markets[i - 1];
+            int256 size = snap.position.size;
+            _moveToPool(account, poolAccount, snap.market, size, size > 0 ? snap.lower : snap.upper);
+        }
+        for (uint256 i; i < r.tokens.length; ++i) {
+            if (r.balances[i] != 0) VAULT.move(account, poolAccount, r.tokens[i], r.balances[i]);
+        }
+        int256 remaining = _cash[account];
+        if (remaining != 0) _moveCash(account, poolAccount, remaining);
+    }
+
+    function _moveCash(BucketId from, BucketId to, int256 amount) private {
+        _cash[from] -= amount;
+        _cash[to] += amount;
+        emit CashTransferred(from, to, amount);
+    }
+
+    /// @dev Where `market` is in `markets`, or `markets.length`.
+    function _indexOf(MarketSnapshot[] memory markets, uint16 market) private pure returns (uint256 i) {
+        // Bounded by the tier's maxPositions.
+        for (; i < markets.length; ++i) {
+            if (markets[i].market == market) return i;
+        }
+    }
+
+    /// @dev `size` of `account`'s position in `market` goes to the pool's account at `price`.
+    function _moveToPool(BucketId account, BucketId poolAccount, uint16 market, int256 size, uint256 price) private {
+        int256 notional = PositionMath.fillNotional(-size, price);
+        // The liquidated side only shrinks (a market it does not hold reverts: its bound is 0).
+        (, int256 fromRealized) = _applySide(account, 0, market, -size, notional, 0);
+        (, int256 toRealized) = _applySide(poolAccount, MAX_POOL_POSITIONS, market, size, -notional, 0);
+        emit PositionTransferred(account, poolAccount, market, size, price, fromRealized, toRealized);
     }
 
     // ================================================================ governance
@@ -185,6 +389,13 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
         emit PoolSet(tier, pool_);
     }
 
+    /// @inheritdoc IClearingHouse
+    function setLiquidator(address account, bool registered) external restricted {
+        if (account == address(0)) revert ClearingInvalidLiquidator(account);
+        _liquidators[account] = registered;
+        emit LiquidatorSet(account, registered);
+    }
+
     // ================================================================ views
 
     /// @inheritdoc IClearingHouse
@@ -194,7 +405,7 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
 
     /// @inheritdoc IClearingHouse
     function accountMarkets(BucketId account) external view returns (uint16[] memory) {
-        return _accountMarkets[account];
+        return MarketSet.toArray(_accountMarkets[account]);
     }
 
     /// @inheritdoc IClearingHouse
@@ -222,6 +433,11 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
     /// @inheritdoc IClearingHouse
     function pool(uint8 tier) external view returns (address) {
         return _pools[tier];
+    }
+
+    /// @inheritdoc IClearingHouse
+    function isLiquidator(address account) external view returns (bool) {
+        return _liquidators[account];
     }
 
     /// @inheritdoc IClearingHouse
@@ -266,7 +482,7 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
     /// market list and the open interest. Returns whether the side's risk grew, and the PnL it realized.
     function _applySide(
         BucketId account,
-        IRiskEngine.TierConfig memory tc,
+        uint256 maxPositions,
         uint16 market,
         int256 dSize,
         int256 notional,
@@ -285,7 +501,7 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
         _cash[account] += realized - fee.toInt256();
 
         if (oldSize == 0) {
-            _addMarket(account, tc, market);
+            _addMarket(account, maxPositions, market);
         } else if (newSize == 0) {
             _removeMarket(account, market);
             p.fundingIndex = 0;
@@ -300,26 +516,17 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
         increases = SignedMath.abs(newSize) > SignedMath.abs(oldSize) || (oldSize > 0 != newSize > 0 && newSize != 0);
     }
 
-    function _addMarket(BucketId account, IRiskEngine.TierConfig memory tc, uint16 market) private {
-        uint16[] storage markets = _accountMarkets[account];
+    function _addMarket(BucketId account, uint256 maxPositions, uint16 market) private {
+        uint256 set = _accountMarkets[account];
         // The pool takes over liquidated positions in any of the tier's markets: its bound is the tier's
         // market count (the risk engine caps it), never the per-account limit that could block a takeover.
-        uint256 max = account.owner() == _pools[account.tier()] ? MAX_POOL_POSITIONS : tc.maxPositions;
-        if (markets.length >= max) revert ClearingTooManyPositions(account, max);
-        markets.push(market);
+        uint256 max = account.owner() == _pools[account.tier()] ? MAX_POOL_POSITIONS : maxPositions;
+        if (MarketSet.length(set) >= max) revert ClearingTooManyPositions(account, max);
+        _accountMarkets[account] = MarketSet.add(set, market);
     }
 
     function _removeMarket(BucketId account, uint16 market) private {
-        uint16[] storage markets = _accountMarkets[account];
-        uint256 last = markets.length - 1;
-        // Bounded by the tier's maxPositions.
-        for (uint256 i; i <= last; ++i) {
-            if (markets[i] == market) {
-                markets[i] = markets[last];
-                markets.pop();
-                return;
-            }
-        }
+        _accountMarkets[account] = MarketSet.remove(_accountMarkets[account], market);
     }
 
     function _requireInitialMargin(BucketId account, IRiskEngine.TierConfig memory tc) private view {
@@ -356,17 +563,23 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
     /// @dev Moves the funding index of `market` in `tier` to now. Reads nothing when it already moved this
     /// block; otherwise one risk read and one oracle read.
     function _accrueFunding(uint8 tier, uint16 market) private {
-        MarketState storage ms = _marketStates[tier][market];
-        if (ms.lastFundingUpdate == block.timestamp) return;
+        if (_marketStates[tier][market].lastFundingUpdate == block.timestamp) return;
         IRiskEngine.MarginParams memory mp = RISK.marginParams(tier, market);
-        uint256 price = _quote(mp.oracleAsset, false).mid;
-        (int256 index, int256 rate) = _fundingIndexNow(
-            tier,
-            market,
-            price,
-            mp.maxFundingBpsPerDay,
-            mp.fundingSkewScale
-        );
+        _accrueWith(tier, market, mp, _quote(mp.oracleAsset, false).mid);
+    }
+
+    /// @dev Moves the funding index of `market` in `tier` to now with parameters and a mid price already
+    /// read, and returns it.
+    function _accrueWith(
+        uint8 tier,
+        uint16 market,
+        IRiskEngine.MarginParams memory mp,
+        uint256 mid
+    ) private returns (int256 index) {
+        MarketState storage ms = _marketStates[tier][market];
+        if (ms.lastFundingUpdate == block.timestamp) return ms.fundingIndex;
+        int256 rate;
+        (index, rate) = _fundingIndexNow(tier, market, mid, mp.maxFundingBpsPerDay, mp.fundingSkewScale);
         ms.fundingIndex = index;
         ms.lastFundingUpdate = uint48(block.timestamp);
         emit FundingAccrued(tier, market, index, rate);
@@ -386,10 +599,10 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
 
     function _settle(BucketId account, IRiskEngine.TierConfig memory tc) private {
         uint8 tier = account.tier();
-        uint16[] storage markets = _accountMarkets[account];
-        uint256 count = markets.length;
+        uint256 markets = _accountMarkets[account];
+        uint256 count = MarketSet.length(markets);
         for (uint256 i; i < count; ++i) {
-            uint16 market = markets[i];
+            uint16 market = MarketSet.at(markets, i);
             _settleFunding(account, market, _positions[account][market], _marketStates[tier][market].fundingIndex);
         }
 
@@ -420,6 +633,51 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
 
     // ================================================================ margin
 
+    /// @dev The liquidation read of `account`: funding of each of its markets moved to now, its health at the
+    /// liquidation price, and what the figures came from (per market and per collateral token).
+    function _accrueRead(
+        BucketId account,
+        IRiskEngine.TierConfig memory tc,
+        address[] memory tokens
+    ) private returns (AccountRead memory r) {
+        uint8 tier = account.tier();
+        Health memory h = r.h;
+        r.tokens = tokens;
+        (r.balances, h.collateralValue) = _collateral(account, tc, tokens, false);
+        h.cash = _cash[account];
+        uint256 markets = _accountMarkets[account];
+        uint256 count = MarketSet.length(markets);
+        h.positions = count;
+        r.markets = new MarketSnapshot[](count);
+        for (uint256 i; i < count; ++i) {
+            MarketSnapshot memory snap = r.markets[i];
+            snap.market = MarketSet.at(markets, i);
+            ContextCache.MarketEntry memory ctx = _marketContext(tier, snap.market);
+            snap.params = ctx.params;
+            Quote memory q = Quote({lower: ctx.lower, mid: ctx.mid, upper: ctx.upper});
+            int256 index = _accrueWith(tier, snap.market, snap.params, q.mid);
+            snap.position = _positions[account][snap.market];
+            (snap.lower, snap.upper) = (q.lower, q.upper);
+            _addPosition(h, snap.position, snap.params, q, index);
+        }
+        h.equity = _equity(h);
+    }
+
+    /// @dev The parameters and liquidation price band of `market` in `tier`: read once per batch (a batch of
+    /// liquidations in one market reads the risk engine and the oracle once), otherwise at each call.
+    function _marketContext(uint8 tier, uint16 market) private returns (ContextCache.MarketEntry memory e) {
+        uint256 scope = _batchScope;
+        if (scope != 0) {
+            bool found;
+            (found, e) = ContextCache.loadMarket(scope, tier, market);
+            if (found) return e;
+        }
+        e.params = RISK.marginParams(tier, market);
+        Quote memory q = _quote(e.params.oracleAsset, false);
+        (e.lower, e.mid, e.upper) = (q.lower, q.mid, q.upper);
+        if (scope != 0) ContextCache.storeMarket(scope, tier, market, e);
+    }
+
     /// @dev The margin figures of `account`. `strict` uses the strict oracle read (reverts unless every
     /// price is good), otherwise the liquidation read (never reverts but for a missing price).
     function _health(
@@ -431,25 +689,35 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
         h.collateralValue = _collateralValue(account, tc, strict);
         h.cash = _cash[account];
 
-        uint16[] storage markets = _accountMarkets[account];
-        uint256 count = markets.length;
+        uint256 markets = _accountMarkets[account];
+        uint256 count = MarketSet.length(markets);
         h.positions = count;
         for (uint256 i; i < count; ++i) {
-            _addPosition(h, account, tier, markets[i], strict);
+            uint16 market = MarketSet.at(markets, i);
+            IRiskEngine.MarginParams memory mp = RISK.marginParams(tier, market);
+            Quote memory q = _quote(mp.oracleAsset, strict);
+            (int256 index, ) = _fundingIndexNow(tier, market, q.mid, mp.maxFundingBpsPerDay, mp.fundingSkewScale);
+            _addPosition(h, _positions[account][market], mp, q, index);
         }
-        h.equity = h.collateralValue.toInt256() + h.cash + h.unrealizedPnl - h.pendingFunding;
+        h.equity = _equity(h);
     }
 
-    /// @dev Adds one position's PnL, pending funding and requirements to `h`.
-    function _addPosition(Health memory h, BucketId account, uint8 tier, uint16 market, bool strict) private view {
-        Position memory p = _positions[account][market];
-        IRiskEngine.MarginParams memory mp = RISK.marginParams(tier, market);
-        Quote memory q = _quote(mp.oracleAsset, strict);
+    function _equity(Health memory h) private pure returns (int256) {
+        return h.collateralValue.toInt256() + h.cash + h.unrealizedPnl - h.pendingFunding;
+    }
+
+    /// @dev Adds one position's PnL, pending funding (against `index`) and requirements to `h`.
+    function _addPosition(
+        Health memory h,
+        Position memory p,
+        IRiskEngine.MarginParams memory mp,
+        Quote memory q,
+        int256 index
+    ) private pure {
         // Conservative mark: a long is worth its low side, a short its high side.
         int256 pnl = PositionMath.unrealizedPnl(p.size, p.openNotional, p.size > 0 ? q.lower : q.upper);
         h.unrealizedPnl += pnl;
         if (pnl < 0) h.unrealizedLoss += pnl;
-        (int256 index, ) = _fundingIndexNow(tier, market, q.mid, mp.maxFundingBpsPerDay, mp.fundingSkewScale);
         h.pendingFunding += PositionMath.fundingOwed(p.size, index, p.fundingIndex);
         (uint256 im, uint256 mm, uint256 backstop) = MarginMath.requirements(
             PositionMath.notionalUp(p.size, q.upper),
@@ -466,10 +734,20 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
         IRiskEngine.TierConfig memory tc,
         bool strict
     ) private view returns (uint256 total) {
-        address[] memory tokens = RISK.tierCollaterals(account.tier());
+        (, total) = _collateral(account, tc, RISK.tierCollaterals(account.tier()), strict);
+    }
+
+    /// @dev The account's balance of each of the tier's collateral `tokens`, and their Σ weighted value.
+    function _collateral(
+        BucketId account,
+        IRiskEngine.TierConfig memory tc,
+        address[] memory tokens,
+        bool strict
+    ) private view returns (uint256[] memory balances, uint256 total) {
+        uint8 tier = account.tier();
+        balances = VAULT.balancesOf(account, tokens);
         for (uint256 i; i < tokens.length; ++i) {
-            uint256 balance = VAULT.balanceOf(account, tokens[i]);
-            if (balance != 0) total += _weightedValue(account.tier(), tc, tokens[i], balance, strict);
+            if (balances[i] != 0) total += _weightedValue(tier, tc, tokens[i], balances[i], strict);
         }
     }
 

@@ -14,7 +14,8 @@ import {ILiquidationEngine} from "../interfaces/ILiquidationEngine.sol";
 import {IOracleRouter, PriceFlags} from "../interfaces/IOracleRouter.sol";
 import {IRiskEngine} from "../interfaces/IRiskEngine.sol";
 import {BucketId, BucketIdLib} from "../libraries/BucketId.sol";
-import {PositionMath as PositionMathView} from "../libraries/PositionMath.sol";
+import {LiquidationMath} from "../libraries/LiquidationMath.sol";
+import {PositionMath} from "../libraries/PositionMath.sol";
 
 /// @title LiquidationEngine
 /// @notice Partial liquidation, backstop takeover and the default waterfall. See {ILiquidationEngine}.
@@ -22,16 +23,6 @@ import {PositionMath as PositionMathView} from "../libraries/PositionMath.sol";
 contract LiquidationEngine is ILiquidationEngine, ReentrancyGuardTransient {
     using SafeCast for uint256;
     using SafeCast for int256;
-
-    /// @dev A partial liquidation's plan.
-    struct Plan {
-        uint256 closeSize;
-        uint256 mark;
-        uint256 penalty;
-        uint256 reward;
-        bool isLong;
-        int256 signedClose;
-    }
 
     /// @dev One ADL target's position as validated.
     struct AdlLeg {
@@ -44,9 +35,9 @@ contract LiquidationEngine is ILiquidationEngine, ReentrancyGuardTransient {
     uint256 private constant WAD = 1e18;
     uint256 private constant BPS = 10_000;
     /// @notice A partial liquidation restores equity to MM plus this buffer (bps of MM).
-    uint256 public constant HEALTH_BUFFER_BPS = 1_000;
+    uint256 public constant HEALTH_BUFFER_BPS = LiquidationMath.HEALTH_BUFFER_BPS;
     /// @notice A remaining position under this notional (quote WAD) is closed in full.
-    uint256 public constant DUST_NOTIONAL = 10e18;
+    uint256 public constant DUST_NOTIONAL = LiquidationMath.DUST_NOTIONAL;
     /// @notice Discount a keeper receives on collateral it takes for repaying an account's debt.
     uint256 public constant COLLATERAL_DISCOUNT_BPS = 300;
 
@@ -75,12 +66,16 @@ contract LiquidationEngine is ILiquidationEngine, ReentrancyGuardTransient {
         uint16[] calldata markets
     ) external nonReentrant returns (uint256 liquidated) {
         uint256 count = Math.min(accounts.length, markets.length);
+        // Within the loop no call leaves the protocol (rewards are cash credits, feeds are read-only), so no
+        // price can move: the clearing house may read each market once for the whole batch.
+        CLEARING.beginBatch();
         for (uint256 i; i < count; ++i) {
             // An account that became healthy, or cannot be liquidated now, is skipped, not a failed batch.
             try this.liquidateOnBehalf(accounts[i], markets[i], msg.sender) {
                 ++liquidated;
             } catch {}
         }
+        CLEARING.endBatch();
     }
 
     /// @inheritdoc ILiquidationEngine
@@ -98,26 +93,36 @@ contract LiquidationEngine is ILiquidationEngine, ReentrancyGuardTransient {
             p.liquidatable = h.equity < h.mm.toInt256();
             if (!p.liquidatable) return p;
             p.backstop = h.equity < h.backstop.toInt256();
+            if (p.backstop) p.deficit = h.equity < 0 ? uint256(-h.equity) : 0;
+            // As liquidate does it: the named market must be one the account holds (when it holds any).
+            if (h.positions != 0 && CLEARING.position(account, market).size == 0) return p;
             if (p.backstop) {
-                p.deficit = h.equity < 0 ? uint256(-h.equity) : 0;
-                p.keeperReward = _backstopReward(h, RISK.marketRisk(account.tier(), market).keeperRewardCap);
+                try RISK.marginParams(account.tier(), market) returns (IRiskEngine.MarginParams memory mp) {
+                    p.keeperReward = LiquidationMath.backstopReward(h, mp.keeperRewardCap);
+                } catch {}
                 return p;
             }
-            try this.partialPlan(account, market, h) returns (uint256 closeSize, uint256, uint256, uint256 reward) {
-                (p.closeSize, p.keeperReward) = (closeSize, reward);
+            try this.partialPlan(account, market, h) returns (IClearingHouse.LiquidationPlan memory plan) {
+                (p.closeSize, p.keeperReward) = (plan.closeSize, plan.reward);
             } catch {}
         } catch {}
     }
 
-    /// @notice The partial liquidation `preview` and `liquidate` compute: size to close, mark price, penalty
-    /// and keeper reward. A view for keepers; reverts when the account has no position in the market.
+    /// @notice The partial liquidation of `account` in `market` for health `h`, as the clearing house computes
+    /// it ({LiquidationMath-plan}) at the current liquidation price. A view for keepers; reverts when the
+    /// account has no position in the market or no price.
     function partialPlan(
         BucketId account,
         uint16 market,
         IClearingHouse.Health memory h
-    ) public view returns (uint256 closeSize, uint256 mark, uint256 penalty, uint256 reward) {
-        Plan memory plan = _plan(account, market, h);
-        return (plan.closeSize, plan.mark, plan.penalty, plan.reward);
+    ) public view returns (IClearingHouse.LiquidationPlan memory plan) {
+        int256 size = CLEARING.position(account, market).size;
+        if (size == 0) revert LiquidationNoPosition(account, market);
+        IRiskEngine.MarginParams memory mp = RISK.marginParams(account.tier(), market);
+        IOracleRouter.Price memory price = ORACLE.getPriceForLiquidation(mp.oracleAsset);
+        if (price.flags & PriceFlags.UNAVAILABLE != 0) revert LiquidationNoPosition(account, market);
+        plan = LiquidationMath.plan(h, size, price.lower, price.upper, mp);
+        if (plan.mark == 0) revert LiquidationNoPosition(account, market);
     }
 
     /// @inheritdoc ILiquidationEngine
@@ -179,90 +184,22 @@ contract LiquidationEngine is ILiquidationEngine, ReentrancyGuardTransient {
     // ================================================================ liquidation
 
     function _liquidate(BucketId account, uint16 market, uint256 requested, address keeper) private {
-        uint8 tier = account.tier();
-        address pool = CLEARING.pool(tier);
-        if (pool == address(0)) revert LiquidationNoPool(tier);
-        // The pool is the backstop itself: its losses are its LPs' (step 4), then auto-deleveraging.
-        if (account.owner() == pool) revert LiquidationOfPool(tier);
-        IClearingHouse.Health memory h = CLEARING.health(account);
+        // One read of the account and the whole liquidation in one call (see IClearingHouse.liquidate); it
+        // refuses a tier without a pool and the pool's own account with this engine's errors.
+        (IClearingHouse.Health memory h, IClearingHouse.LiquidationPlan memory plan, uint256 reward) = CLEARING
+            .liquidate(account, market, requested, keeper);
         if (h.equity >= h.mm.toInt256()) revert LiquidationAccountHealthy(account, h.equity, h.mm);
-        BucketId poolAccount = BucketIdLib.account(pool, tier, 0);
-        if (h.equity < h.backstop.toInt256()) {
-            _backstop(account, market, h, poolAccount, keeper);
+        if (h.equity >= h.backstop.toInt256()) {
+            emit Liquidated(account, market, keeper, plan.signedClose, plan.mark, plan.penalty, plan.reward);
             return;
         }
 
-        _partial(account, market, requested, keeper, h, poolAccount);
-    }
-
-    /// @dev A partial liquidation: the plan's size (or the keeper's smaller `requested`) goes to the pool.
-    function _partial(
-        BucketId account,
-        uint16 market,
-        uint256 requested,
-        address keeper,
-        IClearingHouse.Health memory h,
-        BucketId poolAccount
-    ) private {
-        Plan memory plan = _plan(account, market, h);
-        if (requested != 0) {
-            if (requested > plan.closeSize) revert LiquidationTooLarge(account, plan.closeSize, requested);
-            // A smaller close pays a proportionally smaller penalty and reward.
-            plan.penalty = Math.mulDiv(plan.penalty, requested, plan.closeSize, Math.Rounding.Ceil);
-            plan.reward = Math.mulDiv(plan.reward, requested, plan.closeSize);
-            plan.closeSize = requested;
-        }
-        plan.signedClose = plan.isLong ? plan.closeSize.toInt256() : -plan.closeSize.toInt256();
-
-        CLEARING.transferPosition(account, poolAccount, market, plan.signedClose, plan.mark);
-        uint8 tier = account.tier();
-        if (plan.reward != 0) {
-            CLEARING.transferCash(account, BucketIdLib.account(keeper, tier, 0), plan.reward.toInt256());
-        }
-        if (plan.penalty > plan.reward) {
-            CLEARING.transferCash(account, BucketIdLib.insurance(tier), (plan.penalty - plan.reward).toInt256());
-        }
-        emit Liquidated(account, market, keeper, plan.signedClose, plan.mark, plan.penalty, plan.reward);
-
-        // DESIGN §6.4: a liquidation leaves the account healthier (its excess over MM grows) or closed.
-        IClearingHouse.Health memory after_ = CLEARING.health(account);
-        int256 excessBefore = h.equity - h.mm.toInt256();
-        int256 excessAfter = after_.equity - after_.mm.toInt256();
-        if (after_.positions != 0 && excessAfter <= excessBefore) {
-            revert LiquidationNotImproved(account, excessBefore, excessAfter);
-        }
-    }
-
-    /// @dev The pool takes over every position, the collateral and the cash; then the waterfall.
-    function _backstop(
-        BucketId account,
-        uint16 market,
-        IClearingHouse.Health memory h,
-        BucketId poolAccount,
-        address keeper
-    ) private {
-        uint8 tier = account.tier();
-        BucketId keeperAccount = BucketIdLib.account(keeper, tier, 0);
-        uint16[] memory markets = CLEARING.accountMarkets(account);
-        for (uint256 i; i < markets.length; ++i) {
-            int256 size = CLEARING.position(account, markets[i]).size;
-            IOracleRouter.Price memory price = ORACLE.getPriceForLiquidation(RISK.marketOracleAsset(markets[i]));
-            CLEARING.transferPosition(account, poolAccount, markets[i], size, size > 0 ? price.lower : price.upper);
-        }
-        address[] memory tokens = RISK.tierCollaterals(tier);
-        for (uint256 i; i < tokens.length; ++i) {
-            uint256 balance = VAULT.balanceOf(account, tokens[i]);
-            if (balance != 0) CLEARING.transferCollateral(account, poolAccount, tokens[i], balance);
-        }
-        int256 cash = CLEARING.cash(account);
-        if (cash != 0) CLEARING.transferCash(account, poolAccount, cash);
-
-        uint256 reward = _backstopReward(h, RISK.marketRisk(tier, market).keeperRewardCap);
-        if (reward != 0) CLEARING.transferCash(poolAccount, keeperAccount, reward.toInt256());
-        emit BackstopTakeover(account, keeper, markets.length, h.equity, reward);
-
+        emit BackstopTakeover(account, keeper, h.positions, h.equity, reward);
         emit WaterfallStep(account, 1, h.collateralValue);
-        if (h.equity < 0) _waterfall(account, tier, poolAccount, uint256(-h.equity));
+        if (h.equity < 0) {
+            uint8 tier = account.tier();
+            _waterfall(account, tier, BucketIdLib.account(CLEARING.pool(tier), tier, 0), uint256(-h.equity));
+        }
     }
 
     /// @dev Steps 2–4 of DESIGN §5 for a deficit the pool now carries: the insurance fund and the reserve
@@ -333,75 +270,9 @@ contract LiquidationEngine is ILiquidationEngine, ReentrancyGuardTransient {
         leg.size = t.size;
         // The low side for a long, the high side for a short.
         leg.mark = t.size > 0 ? price.lower : price.upper;
-        int256 pnl = PositionMathView.unrealizedPnl(t.size, t.openNotional, leg.mark);
+        int256 pnl = PositionMath.unrealizedPnl(t.size, t.openNotional, leg.mark);
         if (pnl <= 0) revert AdlNotInProfit(target, pnl);
         leg.profit = uint256(pnl);
         leg.closeSize = Math.min(SignedMath.abs(t.size), SignedMath.abs(poolSize));
-    }
-
-    /// @dev The partial liquidation of `account` in `market`: size to close, the position's side, mark
-    /// price, penalty and keeper reward. Reverts when there is no position or no price.
-    function _plan(
-        BucketId account,
-        uint16 market,
-        IClearingHouse.Health memory h
-    ) private view returns (Plan memory plan) {
-        int256 size = CLEARING.position(account, market).size;
-        if (size == 0) revert LiquidationNoPosition(account, market);
-        uint8 tier = account.tier();
-        IRiskEngine.MarketRisk memory risk = RISK.marketRisk(tier, market);
-        IRiskEngine.MarginParams memory mp = RISK.marginParams(tier, market);
-        IOracleRouter.Price memory price = ORACLE.getPriceForLiquidation(mp.oracleAsset);
-        // The pool takes over at the conservative mark: the low side for a long, the high side for a short.
-        plan.mark = size > 0 ? price.lower : price.upper;
-        if (plan.mark == 0 || price.flags & PriceFlags.UNAVAILABLE != 0) revert LiquidationNoPosition(account, market);
-
-        uint256 absSize = SignedMath.abs(size);
-        plan.closeSize = _closeSize(h, mp.ratios.mmr, risk.liquidationPenaltyBps, plan.mark, absSize);
-        uint256 closedNotional = Math.mulDiv(plan.closeSize, plan.mark, WAD);
-        // Rounding: up — the penalty owed to the protocol.
-        plan.penalty = Math.mulDiv(closedNotional, risk.liquidationPenaltyBps, BPS, Math.Rounding.Ceil);
-        plan.reward = Math.min(
-            Math.mulDiv(plan.penalty, _keeperShareBps(h, risk.keeperShareBps), BPS),
-            risk.keeperRewardCap
-        );
-        plan.isLong = size > 0;
-    }
-
-    /// @dev Smallest close restoring equity to MM × (1 + buffer): equity − penalty·X ≥ (1+b)(MM − mmr·X),
-    /// so X ≥ ((1+b)·MM − equity) / ((1+b)·mmr − penalty). Closing at the mark moves no equity; the MM of
-    /// the closed part falls by at least `mmr` of its notional (brackets only add), so X is enough.
-    function _closeSize(
-        IClearingHouse.Health memory h,
-        uint256 mmrBps,
-        uint256 penaltyBps,
-        uint256 mark,
-        uint256 absSize
-    ) private pure returns (uint256 closeSize) {
-        uint256 target = Math.mulDiv(h.mm, BPS + HEALTH_BUFFER_BPS, BPS, Math.Rounding.Ceil);
-        uint256 equity = h.equity > 0 ? uint256(h.equity) : 0;
-        if (equity >= target) return 0;
-        // (1+b)·mmr − penalty, in bps² / bps: the risk engine keeps penalty <= mmr − bmr < mmr.
-        uint256 denominator = ((BPS + HEALTH_BUFFER_BPS) * mmrBps) / BPS - penaltyBps;
-        // Rounding: up — close enough.
-        uint256 notional = Math.mulDiv(target - equity, BPS, denominator, Math.Rounding.Ceil);
-        closeSize = Math.mulDiv(notional, WAD, mark, Math.Rounding.Ceil);
-        if (closeSize >= absSize) return absSize;
-        // A remainder under the dust threshold is closed with the rest.
-        if (Math.mulDiv(absSize - closeSize, mark, WAD) < DUST_NOTIONAL) return absSize;
-    }
-
-    /// @dev The backstop reward: up to `cap`, but never more than the account's own remaining equity, so it is
-    /// never paid out of LPs' capital and taking over one's own bankrupt account never profits (DESIGN §4).
-    function _backstopReward(IClearingHouse.Health memory h, uint256 cap) private pure returns (uint256) {
-        return h.equity <= 0 ? 0 : Math.min(cap, uint256(h.equity));
-    }
-
-    /// @dev The keeper's share of the penalty: `baseShare` at MM, rising linearly to all of it at the
-    /// backstop margin, so keepers act early rather than wait for a richer reward.
-    function _keeperShareBps(IClearingHouse.Health memory h, uint256 baseShare) private pure returns (uint256) {
-        if (h.mm <= h.backstop || h.equity <= h.backstop.toInt256()) return BPS;
-        uint256 fallen = h.equity >= h.mm.toInt256() ? 0 : uint256(h.mm.toInt256() - h.equity);
-        return Math.min(BPS, baseShare + Math.mulDiv(BPS - baseShare, fallen, h.mm - h.backstop));
     }
 }

@@ -69,6 +69,21 @@ interface IClearingHouse {
         uint256 positions;
     }
 
+    /// @notice A partial liquidation of one position (DESIGN §4).
+    /// @param closeSize Base size closed (absolute); 0 when no partial liquidation took place.
+    /// @param mark The conservative mark it closed at: the low side of the band for a long, the high side
+    /// for a short.
+    /// @param penalty Charged to the account on the closed notional (quote WAD).
+    /// @param reward The keeper's part of the penalty; the rest went to the tier's insurance fund.
+    /// @param signedClose The pool's size change (= −the account's): the sign of the position.
+    struct LiquidationPlan {
+        uint256 closeSize;
+        uint256 mark;
+        uint256 penalty;
+        uint256 reward;
+        int256 signedClose;
+    }
+
     // ---------------------------------------------------------------- errors
 
     /// @notice The account's owner is address(0) or its tier is not listed.
@@ -93,6 +108,10 @@ interface IClearingHouse {
     error ClearingPoolAlreadySet(uint8 tier);
     /// @notice A liquidation hook named accounts of two tiers.
     error ClearingCrossTierTransfer(BucketId from, BucketId to);
+    /// @notice A liquidation batch is open already.
+    error ClearingBatchOpen();
+    /// @notice The zero address cannot be registered as a liquidation engine.
+    error ClearingInvalidLiquidator(address account);
 
     // ---------------------------------------------------------------- events
 
@@ -139,6 +158,12 @@ interface IClearingHouse {
     event CashTransferred(BucketId indexed from, BucketId indexed to, int256 amount);
     /// @notice The backstop pool of `tier` was set.
     event PoolSet(uint8 indexed tier, address pool);
+    /// @notice A liquidation penalty was charged to `account`'s cash: `reward` to the keeper's account,
+    /// `insuranceFee` to the tier's insurance fund.
+    event PenaltyCharged(BucketId indexed account, BucketId indexed keeper, uint256 reward, uint256 insuranceFee);
+    /// @notice `account` became (or stopped being) a registered liquidation engine, exempt from the
+    /// AccessManager round trip on the liquidation hooks.
+    event LiquidatorSet(address indexed account, bool registered);
 
     // ---------------------------------------------------------------- users
 
@@ -175,6 +200,34 @@ interface IClearingHouse {
     // Narrow hooks for the LiquidationEngine (LIQUIDATOR role). Every one moves value between accounts of
     // one tier only; none creates value; none pays tokens out of the vault.
 
+    /// @notice Liquidates `account` in one read of it (DESIGN §4): moves the funding of each of its markets
+    /// to now and values it at the liquidation read. Then, by its health `h`:
+    /// - equity ≥ MM: nothing (the caller refuses a healthy account);
+    /// - backstop margin ≤ equity < MM: a partial liquidation of its `market` position against the tier's
+    ///   pool, `plan` as {LiquidationMath-plan} computes it (or scaled to a smaller `requested` size), the
+    ///   penalty to the keeper's account `(keeper, tier, 0)` and the tier's insurance fund;
+    /// - equity < backstop margin: the pool takes over every position at its conservative mark, every
+    ///   collateral token and the cash, and pays the keeper `backstopReward` (≤ the market's cap, ≤ the
+    ///   account's own equity) from it.
+    /// Reverts with the liquidation engine's errors for a tier without a pool, the pool's own account, a
+    /// `market` the account does not hold, a `requested` size above the plan, or a plan that would not leave
+    /// the account healthier (§6.4).
+    function liquidate(
+        BucketId account,
+        uint16 market,
+        uint256 requested,
+        address keeper
+    ) external returns (Health memory h, LiquidationPlan memory plan, uint256 backstopReward);
+
+    /// @notice Opens a liquidation batch (LIQUIDATOR): until {endBatch}, {liquidate} reads each tier's config
+    /// and each market's parameters and price band once and reuses them. The liquidation engine opens it
+    /// around a batch loop in which nothing can move a price (no call leaves the protocol), and closes it in
+    /// the same call; a batch never spans a caller's own calls, which could update a pull oracle between two.
+    function beginBatch() external;
+
+    /// @notice Closes the liquidation batch (LIQUIDATOR).
+    function endBatch() external;
+
     /// @notice Moves `size` of `from`'s position in `market` to `to` at `price`: `from`'s size changes by
     /// `-size`, `to`'s by `+size`, both realize PnL as a fill would. No fees and no margin checks.
     function transferPosition(BucketId from, BucketId to, uint16 market, int256 size, uint256 price) external;
@@ -195,6 +248,10 @@ interface IClearingHouse {
     /// counterparty, and funding follows its inventory.
     function setPool(uint8 tier, address pool) external;
 
+    /// @notice Registers `account` as a liquidation engine (ADMIN): its calls to the liquidation hooks skip
+    /// the AccessManager round trip. Unregistered callers still pass with the LIQUIDATOR role.
+    function setLiquidator(address account, bool registered) external;
+
     // ---------------------------------------------------------------- views
 
     /// @notice The position of `account` in `market`.
@@ -209,6 +266,9 @@ interface IClearingHouse {
     /// @notice The margin figures of `account` now, on the conservative side of every band. Never
     /// reverts for stale or suspicious prices (it uses the liquidation read).
     function health(BucketId account) external view returns (Health memory);
+
+    /// @notice Whether `account` is a registered liquidation engine.
+    function isLiquidator(address account) external view returns (bool);
 
     /// @notice The funding index of `market` in `tier` as of now, and its current rate per day (WAD).
     function fundingState(uint8 tier, uint16 market) external view returns (int256 index, int256 ratePerDayWad);

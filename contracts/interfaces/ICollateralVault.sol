@@ -199,6 +199,10 @@ interface ICollateralVault {
     /// @notice The ledger balance of `token` in `bucket`.
     function balanceOf(BucketId bucket, address token) external view returns (uint256);
 
+    /// @notice The ledger balance in `bucket` of each of `tokens`, in order (one call for an account's
+    /// collateral).
+    function balancesOf(BucketId bucket, address[] calldata tokens) external view returns (uint256[] memory);
+
     /// @notice The sum of all ledger balances of `token` in the buckets of `tier`, and its deposit cap.
     function tierTotal(uint8 tier, address token) external view returns (uint256 total, uint256 depositCap);
 

@@ -121,6 +121,10 @@ interface IOracleRouter {
     /// grace, the circuit breaker, or a broken feed; reports every condition in `flags`. Returns
     /// `price == 0` with `FLAG_UNAVAILABLE` only when no feed and no recorded price exist at all.
     /// @dev Reverts only with {OracleUnknownAsset} for an asset that was never configured.
+    /// Its `CIRCUIT_BREAKER` flag reports a breaker in force (persisted by {poke} or {tripBreaker}) and a
+    /// jump from the last good price, but does not fetch the feed's previous round: nothing acts on that
+    /// flag in a liquidation or margin read, and the fetch would cost every liquidation a feed call. The
+    /// complete status, previous round included, is {isRiskIncreaseAllowed} (and {getPrice}).
     function getPriceForLiquidation(bytes32 asset) external view returns (Price memory);
 
     /// @notice Whether risk-increasing actions on `asset` are allowed now (the strict read would succeed).

@@ -85,8 +85,8 @@ interface IRiskEngine {
         bytes32 oracleAsset;
     }
 
-    /// @notice What margin maths needs of one tier × market, in one read: the oracle asset, the ratios in
-    /// force now (on the ramp), the size brackets and the funding parameters.
+    /// @notice What margin maths and liquidation need of one tier × market, in one read: the oracle asset, the
+    /// ratios in force now (on the ramp), the size brackets, the funding and the liquidation parameters.
     struct MarginParams {
         bytes32 oracleAsset;
         MarginRatios ratios;
@@ -96,6 +96,9 @@ interface IRiskEngine {
         uint16 bracketAddBps2;
         uint16 maxFundingBpsPerDay;
         uint128 fundingSkewScale;
+        uint16 liquidationPenaltyBps;
+        uint16 keeperShareBps;
+        uint128 keeperRewardCap;
     }
 
     // ---------------------------------------------------------------- errors
@@ -148,7 +151,7 @@ interface IRiskEngine {
     /// @notice Lists a tier (ADMIN).
     function listTier(uint8 tier, uint8 depth, address quoteToken, uint8 maxPositions) external;
 
-    /// @notice Lists a market globally (ADMIN).
+    /// @notice Lists a market globally (ADMIN). Market id 0 is reserved (RiskUnknownMarket).
     function listMarket(uint16 market, bytes32 oracleAsset) external;
 
     /// @notice Lists `market` in `tier` with its first risk settings (ADMIN). Checks envelopes and depth

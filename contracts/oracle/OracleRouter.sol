@@ -94,17 +94,17 @@ contract OracleRouter is IOracleRouter, AccessManaged {
 
     /// @inheritdoc IOracleRouter
     function getPrice(bytes32 asset) external view returns (Price memory) {
-        return _read(asset, true);
+        return _read(asset, true, true);
     }
 
     /// @inheritdoc IOracleRouter
     function getPriceForLiquidation(bytes32 asset) external view returns (Price memory) {
-        return _read(asset, false);
+        return _read(asset, false, false);
     }
 
     /// @inheritdoc IOracleRouter
     function isRiskIncreaseAllowed(bytes32 asset) external view returns (bool) {
-        return _read(asset, false).flags == 0;
+        return _read(asset, false, true).flags == 0;
     }
 
     /// @inheritdoc IOracleRouter
@@ -129,14 +129,14 @@ contract OracleRouter is IOracleRouter, AccessManaged {
 
     /// @inheritdoc IOracleRouter
     function poke(bytes32 asset) external {
-        Price memory p = _read(asset, false);
+        Price memory p = _read(asset, false, true);
         AssetState storage st = _states[asset];
         // Persist a jump first, judged against the state before this poke: recording the jumped round as
         // the last good price first would erase the reference the jump is measured against.
         if (p.flags & PriceFlags.CIRCUIT_BREAKER != 0) {
             AssetConfig memory cfg = _configs[asset];
             FeedRead memory latest = _readLatest(cfg.primary, st.primaryDecimals);
-            uint256 until = _jumpUntil(cfg, st, latest);
+            uint256 until = _jumpUntil(cfg, st, latest, true);
             if (until > st.breakerUntil) {
                 st.breakerUntil = uint48(until); // updatedAt + cooldown, both bounded
                 emit CircuitBreakerTripped(asset, latest.roundId, until);
@@ -163,7 +163,7 @@ contract OracleRouter is IOracleRouter, AccessManaged {
         AssetConfig memory cfg = _requireAsset(asset);
         AssetState storage st = _states[asset];
         FeedRead memory r = _readRound(cfg.primary, st.primaryDecimals, roundId);
-        uint256 until = _jumpUntil(cfg, st, r);
+        uint256 until = _jumpUntil(cfg, st, r, true);
         if (until <= block.timestamp) revert OracleNoJump(asset, roundId);
         if (until > st.breakerUntil) {
             st.breakerUntil = uint48(until); // updatedAt + cooldown, both bounded
@@ -200,7 +200,7 @@ contract OracleRouter is IOracleRouter, AccessManaged {
         AssetConfig memory cfg = _requireAsset(asset);
         ParamGuard.checkCooldown(_lastParamChange, keccak256(abi.encode("feeds", asset)), PARAM_COOLDOWN);
         // Reference for the step check: the current price as the liquidation read sees it.
-        Price memory current = _read(asset, false);
+        Price memory current = _read(asset, false, true);
 
         AssetState storage st = _states[asset];
         uint8 primaryDecimals = _feedDecimals(asset, primary);
@@ -263,7 +263,10 @@ contract OracleRouter is IOracleRouter, AccessManaged {
 
     // ================================================================ the read
 
-    function _read(bytes32 asset, bool strict) private view returns (Price memory p) {
+    /// @dev The one read path. `strict` reverts on any unsound condition; otherwise conditions become flags.
+    /// `lookBack` judges a recent primary round against the feed's previous round for the jump breaker (one
+    /// more feed call); without it, only a breaker in force and a jump from the last good price are seen.
+    function _read(bytes32 asset, bool strict, bool lookBack) private view returns (Price memory p) {
         AssetConfig memory cfg = _requireAsset(asset);
         AssetState memory st = _states[asset];
 
@@ -287,7 +290,7 @@ contract OracleRouter is IOracleRouter, AccessManaged {
                 if (strict) revert OracleStalePrice(asset, address(cfg.primary), primary.updatedAt, cfg.primaryMaxAge);
                 p.flags |= PriceFlags.STALE;
             }
-            uint256 breakerUntil = Math.max(st.breakerUntil, _jumpUntil(cfg, st, primary));
+            uint256 breakerUntil = Math.max(st.breakerUntil, _jumpUntil(cfg, st, primary, lookBack));
             if (block.timestamp < breakerUntil) {
                 if (strict) revert OracleCircuitBreakerActive(asset, breakerUntil);
                 p.flags |= PriceFlags.CIRCUIT_BREAKER;
@@ -393,12 +396,13 @@ contract OracleRouter is IOracleRouter, AccessManaged {
     function _jumpUntil(
         AssetConfig memory cfg,
         AssetState memory st,
-        FeedRead memory r
+        FeedRead memory r,
+        bool lookBack
     ) private view returns (uint256) {
         // No breaker can be active for a round older than the cooldown: skip the extra feed call.
         if (!r.ok || r.updatedAt + cfg.breakerCooldown <= block.timestamp) return 0;
         uint256 reference_;
-        if (r.roundId > 1) {
+        if (lookBack && r.roundId > 1) {
             FeedRead memory prev = _readRound(cfg.primary, st.primaryDecimals, r.roundId - 1);
             if (prev.ok) reference_ = prev.price;
         }

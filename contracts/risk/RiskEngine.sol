@@ -91,7 +91,8 @@ contract RiskEngine is IRiskEngine, AccessManaged {
     /// @inheritdoc IRiskEngine
     function listMarket(uint16 market, bytes32 oracleAsset) external restricted {
         if (_marketAssets[market] != bytes32(0)) revert RiskMarketAlreadyListed(market);
-        if (oracleAsset == bytes32(0)) revert RiskUnknownMarket(market);
+        // Market 0 is reserved: the clearing house packs account market lists with 0 as their end.
+        if (market == 0 || oracleAsset == bytes32(0)) revert RiskUnknownMarket(market);
         _marketAssets[market] = oracleAsset;
         emit MarketListed(market, oracleAsset);
     }
@@ -227,6 +228,9 @@ contract RiskEngine is IRiskEngine, AccessManaged {
         p.bracketAddBps2 = risk.bracketAddBps2;
         p.maxFundingBpsPerDay = risk.maxFundingBpsPerDay;
         p.fundingSkewScale = risk.fundingSkewScale;
+        p.liquidationPenaltyBps = risk.liquidationPenaltyBps;
+        p.keeperShareBps = risk.keeperShareBps;
+        p.keeperRewardCap = risk.keeperRewardCap;
     }
 
     /// @inheritdoc IRiskEngine

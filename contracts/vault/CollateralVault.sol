@@ -348,6 +348,13 @@ contract CollateralVault is ICollateralVault, AccessManaged, ReentrancyGuardTran
     }
 
     /// @inheritdoc ICollateralVault
+    function balancesOf(BucketId bucket, address[] calldata tokens) external view returns (uint256[] memory balances) {
+        balances = new uint256[](tokens.length);
+        // Bounded by the caller's list (the clearing house passes a tier's collaterals, at most four).
+        for (uint256 i; i < tokens.length; ++i) balances[i] = _balances[bucket][tokens[i]];
+    }
+
+    /// @inheritdoc ICollateralVault
     function tierTotal(uint8 tier, address token) external view returns (uint256 total, uint256 depositCap) {
         TierToken memory tt = _tierTokens[tier][token];
         return (tt.total, tt.depositCap);

@@ -198,7 +198,13 @@ async function switchAggregator(
  */
 interface Condition {
   name: string;
-  setup: (f: OracleFixture) => Promise<{ asset: string; error: string; args: unknown[]; flags: bigint }>;
+  /**
+   * `flags` is what the complete status reports; `liquidationFlags`, when given, what the liquidation read
+   * reports instead (it does not fetch the previous round to judge a jump).
+   */
+  setup: (
+    f: OracleFixture,
+  ) => Promise<{ asset: string; error: string; args: unknown[]; flags: bigint; liquidationFlags?: bigint }>;
 }
 
 const CONDITIONS: Condition[] = [
@@ -403,6 +409,8 @@ const CONDITIONS: Condition[] = [
         error: "OracleCircuitBreakerActive",
         args: [BTC, updatedAt + BTC_PARAMS.breakerCooldown],
         flags: F.CIRCUIT_BREAKER,
+        // No breaker in force and no last good price to judge against: the jumped price, unflagged.
+        liquidationFlags: 0n,
       };
     },
   },
@@ -734,9 +742,9 @@ describe("OracleRouter", () => {
       for (const c of CONDITIONS) {
         it(`when ${c.name}`, async () => {
           const f = await networkHelpers.loadFixture(fixture);
-          const { asset, flags } = await c.setup(f);
+          const { asset, flags, liquidationFlags } = await c.setup(f);
           const p = await f.oracle.getPriceForLiquidation(asset);
-          expect(decodePriceFlags(p.flags)).to.deep.equal(decodePriceFlags(flags));
+          expect(decodePriceFlags(p.flags)).to.deep.equal(decodePriceFlags(liquidationFlags ?? flags));
         });
       }
 
@@ -1010,8 +1018,26 @@ describe("OracleRouter", () => {
         }
       });
 
-      it("reports the jumped price under the circuit breaker", async () => {
+      it("reports the jumped price, flagged once the breaker is persisted or judged from the last good price", async () => {
         const f = await networkHelpers.loadFixture(fixture);
+        const { updatedAt } = await pushRound(f.btcPrimary.agg, e8("72001"));
+        // No previous-round fetch in this read: the jump is seen by the complete status only.
+        expect(asQuote(await f.oracle.getPriceForLiquidation(BTC))).to.deep.equal(
+          await quoteNow(BTC_PARAMS, w("72001"), updatedAt),
+        );
+        expect(await f.oracle.isRiskIncreaseAllowed(BTC)).to.equal(false);
+        await expect(f.oracle.poke(BTC)).to.emit(f.oracle, "CircuitBreakerTripped");
+        expect(asQuote(await f.oracle.getPriceForLiquidation(BTC))).to.deep.equal(
+          await quoteNow(BTC_PARAMS, w("72001"), updatedAt, F.CIRCUIT_BREAKER),
+        );
+      });
+
+      it("flags a jump from the last good price without a previous-round fetch", async () => {
+        const f = await networkHelpers.loadFixture(fixture);
+        const good = await pushRound(f.btcPrimary.agg, e8("60000"));
+        await expect(f.oracle.poke(BTC))
+          .to.emit(f.oracle, "LastGoodPriceRecorded")
+          .withArgs(BTC, w("60000"), good.updatedAt);
         const { updatedAt } = await pushRound(f.btcPrimary.agg, e8("72001"));
         expect(asQuote(await f.oracle.getPriceForLiquidation(BTC))).to.deep.equal(
           await quoteNow(BTC_PARAMS, w("72001"), updatedAt, F.CIRCUIT_BREAKER),

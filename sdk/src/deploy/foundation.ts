@@ -126,7 +126,9 @@ export async function deployFoundation(
   // CONTROLLER role holders named in the config (test accounts).
   await (await vault.setController(await clearing.getAddress(), true)).wait();
   // The liquidation engine moves positions, cash and collateral inside one tier through the clearing house.
+  // It holds the LIQUIDATOR role and is also registered, so its hook calls skip the AccessManager round trip.
   await (await manager.grantRole(Role.LIQUIDATOR, await liquidation.getAddress(), 0)).wait();
+  await (await clearing.setLiquidator(await liquidation.getAddress(), true)).wait();
   progress("mapped every restricted function to its role");
 
   const tokens: Record<string, DeployedToken> = {};

@@ -46,7 +46,11 @@ export const FUNCTION_ROLES = {
   },
   clearing: {
     setPool: "ADMIN",
+    setLiquidator: "ADMIN",
     applyFill: "EXECUTOR",
+    liquidate: "LIQUIDATOR",
+    beginBatch: "LIQUIDATOR",
+    endBatch: "LIQUIDATOR",
     transferPosition: "LIQUIDATOR",
     transferCash: "LIQUIDATOR",
     transferCollateral: "LIQUIDATOR",

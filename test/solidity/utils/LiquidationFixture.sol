@@ -11,11 +11,12 @@ import {ClearingFixture} from "./ClearingFixture.sol";
 import {TestBase} from "./TestBase.sol";
 
 /// @dev The clearing layer of {ClearingFixture} plus liquidation, with the roles of production: the
-/// LiquidationEngine holds LIQUIDATOR (role 6), to which the clearing house's `transferPosition`,
-/// `transferCash`, `transferCollateral` and `drawReserve` are mapped. Each tier has a BackstopPool (cooldown
-/// 3 days, utilisation limit 80%) registered as its pool and funded by an LP through ERC-4626 `deposit`; each
-/// tier's insurance fund holds some quote; the protocol reserve is funded and tiers 0 and 1 (not 2) may draw
-/// from it. The amounts are small enough that deep losses reach every step of the waterfall.
+/// LiquidationEngine holds LIQUIDATOR (role 6), to which the clearing house's `liquidate`, `beginBatch`,
+/// `endBatch`, `transferPosition`, `transferCash`, `transferCollateral` and `drawReserve` are mapped. Each
+/// tier has a BackstopPool (cooldown 3 days, utilisation limit 80%) registered as its pool and funded by an
+/// LP through ERC-4626 `deposit`; each tier's insurance fund holds some quote; the protocol reserve is funded
+/// and tiers 0 and 1 (not 2) may draw from it. The amounts are small enough that deep losses reach every
+/// step of the waterfall.
 abstract contract LiquidationFixture is TestBase, ClearingFixture {
     uint64 internal constant LIQUIDATOR_ROLE = 6;
     uint32 internal constant POOL_COOLDOWN = 3 days;
@@ -32,11 +33,16 @@ abstract contract LiquidationFixture is TestBase, ClearingFixture {
     function _deployLiquidation() internal {
         _deployClearing();
         engine = new LiquidationEngine(clearing, vault, oracle, risk);
-        bytes4[] memory liquidatorSelectors = new bytes4[](4);
+        // The engine passes through the AccessManager here (it is not registered with setLiquidator, which
+        // the mocha suites and the deployer use): both routes to the hooks stay exercised.
+        bytes4[] memory liquidatorSelectors = new bytes4[](7);
         liquidatorSelectors[0] = ClearingHouse.transferPosition.selector;
         liquidatorSelectors[1] = ClearingHouse.transferCash.selector;
         liquidatorSelectors[2] = ClearingHouse.transferCollateral.selector;
         liquidatorSelectors[3] = ClearingHouse.drawReserve.selector;
+        liquidatorSelectors[4] = ClearingHouse.liquidate.selector;
+        liquidatorSelectors[5] = ClearingHouse.beginBatch.selector;
+        liquidatorSelectors[6] = ClearingHouse.endBatch.selector;
         manager.setTargetFunctionRole(address(clearing), liquidatorSelectors, LIQUIDATOR_ROLE);
         manager.grantRole(LIQUIDATOR_ROLE, address(engine), 0);
 
