@@ -52,18 +52,19 @@ interface IOracleRouter {
     /// @param confidenceBpsPerHour How fast the half-width grows with the price's age.
     /// @param maxConfidenceBps Cap on the half-width (also the width used for clamped prices).
     struct AssetConfig {
+        // Three storage words: the primary's, the secondary's and the bounds.
         AggregatorV3Interface primary;
-        AggregatorV3Interface secondary;
         uint32 primaryMaxAge;
-        uint32 secondaryMaxAge;
         uint16 maxDeviationBps;
-        uint128 minPrice;
-        uint128 maxPrice;
         uint16 jumpThresholdBps;
-        uint32 breakerCooldown;
         uint16 baseConfidenceBps;
         uint16 confidenceBpsPerHour;
+        AggregatorV3Interface secondary;
+        uint32 secondaryMaxAge;
+        uint32 breakerCooldown;
         uint16 maxConfidenceBps;
+        uint128 minPrice;
+        uint128 maxPrice;
     }
 
     // ---------------------------------------------------------------- errors

@@ -55,21 +55,22 @@ interface IRiskEngine {
     /// @param maxFundingBpsPerDay Largest funding rate per day.
     /// @param fundingSkewScale Pool inventory (base WAD) at which funding reaches its largest rate.
     struct MarketRisk {
+        // Three storage words, in the order {RiskEngine-marginParams} reads them.
         MarginRatios ratios;
         uint96 bracketNotional1;
         uint16 bracketAddBps1;
         uint96 bracketNotional2;
         uint16 bracketAddBps2;
-        uint16 maxLeverage;
+        uint16 maxFundingBpsPerDay;
         uint16 liquidationPenaltyBps;
         uint16 keeperShareBps;
         uint128 keeperRewardCap;
-        uint128 oiCap;
+        uint16 maxLeverage;
         uint16 priceBandBps;
         uint16 makerFeeBps;
         uint16 takerFeeBps;
-        uint16 maxFundingBpsPerDay;
         uint128 fundingSkewScale;
+        uint128 oiCap;
     }
 
     /// @notice A collateral token of a tier and its haircut.

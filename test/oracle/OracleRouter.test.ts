@@ -138,17 +138,17 @@ async function quoteNow(
 function configTuple(c: AssetConfig): unknown[] {
   return [
     c.primary,
-    c.secondary,
     c.primaryMaxAge,
-    c.secondaryMaxAge,
     c.maxDeviationBps,
-    c.minPrice,
-    c.maxPrice,
     c.jumpThresholdBps,
-    c.breakerCooldown,
     c.baseConfidenceBps,
     c.confidenceBpsPerHour,
+    c.secondary,
+    c.secondaryMaxAge,
+    c.breakerCooldown,
     c.maxConfidenceBps,
+    c.minPrice,
+    c.maxPrice,
   ];
 }
 

@@ -237,16 +237,16 @@ export function marketRiskTuple(r: MarketRisk): unknown[] {
     r.bracketAddBps1,
     r.bracketNotional2,
     r.bracketAddBps2,
-    r.maxLeverage,
+    r.maxFundingBpsPerDay,
     r.liquidationPenaltyBps,
     r.keeperShareBps,
     r.keeperRewardCap,
-    r.oiCap,
+    r.maxLeverage,
     r.priceBandBps,
     r.makerFeeBps,
     r.takerFeeBps,
-    r.maxFundingBpsPerDay,
     r.fundingSkewScale,
+    r.oiCap,
   ];
 }
 
