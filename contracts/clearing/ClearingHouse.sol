@@ -114,7 +114,7 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
         uint256 amount,
         address receiver
     ) external nonReentrant returns (uint256 claimId) {
-        IRiskEngine.TierConfig memory tc = _requireAccount(account);
+        (IRiskEngine.TierConfig memory tc, address[] memory tokens) = _requireAccountContext(account);
         _requireOwnerOrOperator(account);
         _settle(account, tc);
 
@@ -122,7 +122,7 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
         // unrealized profit, no positive cash the settlement bucket could not pay just now (the settle
         // above paid what it could), no funding receivable (DESIGN §3).
         if (_accountMarkets[account] != 0 || _cash[account] < 0) {
-            Health memory h = _health(account, tc, false);
+            Health memory h = _health(account, tc, tokens, false);
             uint256 removed = _collateralValueRemoved(account, tc, token, amount);
             int256 equityAfter =
                 h.collateralValue.toInt256() -
@@ -151,7 +151,7 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
 
     /// @inheritdoc IClearingHouse
     function applyFill(Fill calldata f) external restricted nonReentrant {
-        IRiskEngine.TierConfig memory tc = _checkFill(f);
+        (IRiskEngine.TierConfig memory tc, address[] memory tokens) = _checkFill(f);
         int256 notional = PositionMath.fillNotional(f.size, f.price);
         (bool takerIncreases, int256 takerRealized) = _applySide(
             f.taker,
@@ -174,8 +174,8 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
         _emitFill(f, takerRealized, makerRealized);
 
         // Risk-increasing sides must hold IM at the strict oracle price; reducing sides are never refused.
-        if (takerIncreases) _requireInitialMargin(f.taker, tc);
-        if (makerIncreases) _requireInitialMargin(f.maker, tc);
+        if (takerIncreases) _requireInitialMargin(f.taker, tc, tokens);
+        if (makerIncreases) _requireInitialMargin(f.maker, tc, tokens);
     }
 
     // ================================================================ liquidation engine
@@ -216,8 +216,7 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
         address[] memory tokens;
         if (scope != 0) (found, tc, tokens) = ContextCache.loadTier(scope, tier);
         if (!found) {
-            tc = RISK.tierConfig(tier);
-            tokens = RISK.tierCollaterals(tier);
+            (tc, tokens) = RISK.tierContext(tier);
             if (scope != 0 && tc.listed) ContextCache.storeTier(scope, tier, tc, tokens);
         }
         if (!tc.listed || !account.isValid()) revert ClearingInvalidAccount(account);
@@ -415,7 +414,8 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
 
     /// @inheritdoc IClearingHouse
     function health(BucketId account) external view returns (Health memory) {
-        return _health(account, _requireAccount(account), false);
+        (IRiskEngine.TierConfig memory tc, address[] memory tokens) = _requireAccountContext(account);
+        return _health(account, tc, tokens, false);
     }
 
     /// @inheritdoc IClearingHouse
@@ -448,13 +448,13 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
     // ================================================================ fills
 
     /// @dev Validates a fill and moves the market's funding index to now. Returns the tier's config.
-    function _checkFill(Fill calldata f) private returns (IRiskEngine.TierConfig memory tc) {
+    function _checkFill(Fill calldata f) private returns (IRiskEngine.TierConfig memory tc, address[] memory tokens) {
         if (f.size == 0) revert ClearingZeroSize();
         if (f.price == 0 || f.price > MAX_PRICE) revert ClearingInvalidPrice(f.price);
         if (BucketId.unwrap(f.taker) == BucketId.unwrap(f.maker)) revert ClearingSelfTrade(f.taker);
         uint8 tier = f.taker.tier();
         if (tier != f.maker.tier()) revert ClearingCrossTierFill(f.taker, f.maker);
-        tc = _requireAccount(f.taker);
+        (tc, tokens) = _requireAccountContext(f.taker);
         // Only owned accounts trade; a tier's settlement bucket and insurance fund never hold positions.
         if (f.taker.owner() == address(0)) revert ClearingInvalidAccount(f.taker);
         if (f.maker.owner() == address(0)) revert ClearingInvalidAccount(f.maker);
@@ -529,8 +529,12 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
         _accountMarkets[account] = MarketSet.remove(_accountMarkets[account], market);
     }
 
-    function _requireInitialMargin(BucketId account, IRiskEngine.TierConfig memory tc) private view {
-        Health memory h = _health(account, tc, true);
+    function _requireInitialMargin(
+        BucketId account,
+        IRiskEngine.TierConfig memory tc,
+        address[] memory tokens
+    ) private view {
+        Health memory h = _health(account, tc, tokens, true);
         if (h.equity < h.im.toInt256()) revert ClearingInsufficientMargin(account, h.equity, h.im);
     }
 
@@ -605,27 +609,25 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
             uint16 market = MarketSet.at(markets, i);
             _settleFunding(account, market, _positions[account][market], _marketStates[tier][market].fundingIndex);
         }
+        _settleCash(account, tc);
+    }
 
+    /// @dev Pays the account's cash in quote tokens to or from its tier's settlement bucket, as far as the
+    /// payer's balance goes.
+    function _settleCash(BucketId account, IRiskEngine.TierConfig memory tc) private {
         int256 balance = _cash[account];
         if (balance == 0) return;
         uint256 scale = 10 ** (18 - tc.quoteDecimals);
-        BucketId settlement = BucketIdLib.settlement(tier);
-        int256 tokens;
-        if (balance < 0) {
-            // Rounding: up — the account pays at least what it owes; any excess stays its cash.
-            uint256 owed = Math.ceilDiv(uint256(-balance), scale);
-            uint256 paid = Math.min(owed, VAULT.balanceOf(account, tc.quoteToken));
-            if (paid == 0) return;
-            VAULT.move(account, settlement, tc.quoteToken, paid);
-            tokens = paid.toInt256();
-        } else {
-            // Rounding: down — the account is paid at most what it is owed; the rest stays its cash.
-            uint256 due = uint256(balance) / scale;
-            uint256 paid = Math.min(due, VAULT.balanceOf(settlement, tc.quoteToken));
-            if (paid == 0) return;
-            VAULT.move(settlement, account, tc.quoteToken, paid);
-            tokens = -paid.toInt256();
-        }
+        BucketId settlement = BucketIdLib.settlement(account.tier());
+        // A debt is paid into the settlement bucket, rounded up (the account pays at least what it owes); a
+        // credit is paid out of it, rounded down (at most what it is owed). The rest stays cash.
+        (BucketId from, BucketId to, uint256 due) = balance < 0
+            ? (account, settlement, Math.ceilDiv(uint256(-balance), scale))
+            : (settlement, account, uint256(balance) / scale);
+        uint256 paid = Math.min(due, VAULT.balanceOf(from, tc.quoteToken));
+        if (paid == 0) return;
+        VAULT.move(from, to, tc.quoteToken, paid);
+        int256 tokens = balance < 0 ? paid.toInt256() : -paid.toInt256();
         int256 cashAfter = balance + tokens * scale.toInt256();
         _cash[account] = cashAfter;
         emit Settled(account, tokens, cashAfter);
@@ -683,23 +685,26 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
     function _health(
         BucketId account,
         IRiskEngine.TierConfig memory tc,
+        address[] memory tokens,
         bool strict
     ) private view returns (Health memory h) {
         uint8 tier = account.tier();
-        h.collateralValue = _collateralValue(account, tc, strict);
+        (, h.collateralValue) = _collateral(account, tc, tokens, strict);
         h.cash = _cash[account];
 
         uint256 markets = _accountMarkets[account];
         uint256 count = MarketSet.length(markets);
         h.positions = count;
-        for (uint256 i; i < count; ++i) {
-            uint16 market = MarketSet.at(markets, i);
-            IRiskEngine.MarginParams memory mp = RISK.marginParams(tier, market);
-            Quote memory q = _quote(mp.oracleAsset, strict);
-            (int256 index, ) = _fundingIndexNow(tier, market, q.mid, mp.maxFundingBpsPerDay, mp.fundingSkewScale);
-            _addPosition(h, _positions[account][market], mp, q, index);
-        }
+        for (uint256 i; i < count; ++i) _addPositionNow(h, account, tier, MarketSet.at(markets, i), strict);
         h.equity = _equity(h);
+    }
+
+    /// @dev Adds `account`'s position in `market` to `h`, read now (one risk and one oracle read).
+    function _addPositionNow(Health memory h, BucketId account, uint8 tier, uint16 market, bool strict) private view {
+        IRiskEngine.MarginParams memory mp = RISK.marginParams(tier, market);
+        Quote memory q = _quote(mp.oracleAsset, strict);
+        (int256 index, ) = _fundingIndexNow(tier, market, q.mid, mp.maxFundingBpsPerDay, mp.fundingSkewScale);
+        _addPosition(h, _positions[account][market], mp, q, index);
     }
 
     function _equity(Health memory h) private pure returns (int256) {
@@ -726,15 +731,6 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
         h.im += im;
         h.mm += mm;
         h.backstop += backstop;
-    }
-
-    /// @dev Σ weighted value of the account's collateral tokens (the tier's list, at most four).
-    function _collateralValue(
-        BucketId account,
-        IRiskEngine.TierConfig memory tc,
-        bool strict
-    ) private view returns (uint256 total) {
-        (, total) = _collateral(account, tc, RISK.tierCollaterals(account.tier()), strict);
     }
 
     /// @dev The account's balance of each of the tier's collateral `tokens`, and their Σ weighted value.
@@ -789,6 +785,14 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
     }
 
     // ================================================================ access
+
+    /// @dev {_requireAccount} with the tier's collateral tokens, in one risk read.
+    function _requireAccountContext(
+        BucketId account
+    ) private view returns (IRiskEngine.TierConfig memory tc, address[] memory tokens) {
+        (tc, tokens) = RISK.tierContext(account.tier());
+        if (!tc.listed || !account.isValid()) revert ClearingInvalidAccount(account);
+    }
 
     function _requireAccount(BucketId account) private view returns (IRiskEngine.TierConfig memory tc) {
         tc = RISK.tierConfig(account.tier());

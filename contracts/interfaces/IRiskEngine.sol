@@ -183,6 +183,9 @@ interface IRiskEngine {
     /// @notice The collateral tokens of `tier`, the quote token first.
     function tierCollaterals(uint8 tier) external view returns (address[] memory);
 
+    /// @notice {tierConfig} and {tierCollaterals} of `tier` in one read (what a margin check needs).
+    function tierContext(uint8 tier) external view returns (TierConfig memory config, address[] memory collaterals);
+
     /// @notice The settings of `market` in `tier` (target ratios; see {currentRatios} for the ramp).
     function marketRisk(uint8 tier, uint16 market) external view returns (MarketRisk memory);
 

@@ -14,6 +14,18 @@ import {TokenMetadata} from "../libraries/TokenMetadata.sol";
 /// `addCollateralToTier`); RISK tunes them (`setMarketRisk`, `setCollateralRisk`).
 contract RiskEngine is IRiskEngine, AccessManaged {
     /// @dev The ramp of one tier × market: ratios move linearly from `from` to the target until `end`.
+    /// @dev A tier as stored: its {TierConfig} and collateral count in one word, its collateral tokens (the
+    /// quote token first) in four more, so a margin check reads the tier in one call and 1 + count words.
+    struct Tier {
+        bool listed;
+        uint8 depth;
+        uint8 quoteDecimals;
+        uint8 maxPositions;
+        address quoteToken;
+        uint8 collateralCount;
+        address[4] collaterals; // MAX_COLLATERALS_PER_TIER
+    }
+
     struct Ramp {
         MarginRatios from;
         uint48 start;
@@ -45,9 +57,8 @@ contract RiskEngine is IRiskEngine, AccessManaged {
     uint256 public constant RAMP_DURATION = 3 days;
 
     uint8[] private _tierIds;
-    mapping(uint8 tier => TierConfig) private _tiers;
+    mapping(uint8 tier => Tier) private _tiers;
     mapping(uint8 tier => uint16[]) private _tierMarkets;
-    mapping(uint8 tier => address[]) private _tierCollaterals;
     mapping(uint16 market => bytes32 oracleAsset) private _marketAssets;
     mapping(uint8 tier => mapping(uint16 market => MarketRisk)) private _marketRisks;
     mapping(uint8 tier => mapping(uint16 market => Ramp)) private _ramps;
@@ -67,13 +78,14 @@ contract RiskEngine is IRiskEngine, AccessManaged {
         uint8 decimals = _quoteDecimals(quoteToken);
 
         _tierIds.push(tier);
-        _tiers[tier] = TierConfig({
-            listed: true,
-            depth: depth,
-            quoteDecimals: decimals,
-            maxPositions: maxPositions,
-            quoteToken: quoteToken
-        });
+        Tier storage t = _tiers[tier];
+        (t.listed, t.depth, t.quoteDecimals, t.maxPositions, t.quoteToken) = (
+            true,
+            depth,
+            decimals,
+            maxPositions,
+            quoteToken
+        );
         // The quote token is the tier's unit of account: full weight, no oracle.
         CollateralRisk memory quote = CollateralRisk({
             listed: true,
@@ -83,7 +95,8 @@ contract RiskEngine is IRiskEngine, AccessManaged {
             oracleAsset: bytes32(0)
         });
         _collateralRisks[tier][quoteToken] = quote;
-        _tierCollaterals[tier].push(quoteToken);
+        t.collaterals[0] = quoteToken;
+        t.collateralCount = 1;
         emit TierListed(tier, depth, quoteToken, maxPositions);
         emit CollateralRiskSet(tier, quoteToken, quote);
     }
@@ -146,11 +159,12 @@ contract RiskEngine is IRiskEngine, AccessManaged {
     function addCollateralToTier(uint8 tier, address token, CollateralRisk calldata risk) external restricted {
         _requireTier(tier);
         if (_collateralRisks[tier][token].listed) revert RiskCollateralAlreadyInTier(tier, token);
-        if (_tierCollaterals[tier].length >= MAX_COLLATERALS_PER_TIER) {
-            revert RiskTierFull(tier, MAX_COLLATERALS_PER_TIER);
-        }
+        Tier storage t = _tiers[tier];
+        uint8 count = t.collateralCount;
+        if (count >= MAX_COLLATERALS_PER_TIER) revert RiskTierFull(tier, MAX_COLLATERALS_PER_TIER);
         _checkCollateralEnvelopes(risk);
-        _tierCollaterals[tier].push(token);
+        t.collaterals[count] = token;
+        t.collateralCount = count + 1;
         _collateralRisks[tier][token] = risk;
         _collateralRisks[tier][token].listed = true;
         _lastParamChange[_collateralKey(tier, token)] = block.timestamp;
@@ -177,7 +191,14 @@ contract RiskEngine is IRiskEngine, AccessManaged {
 
     /// @inheritdoc IRiskEngine
     function tierConfig(uint8 tier) external view returns (TierConfig memory) {
-        return _tiers[tier];
+        return _tierConfig(_tiers[tier]);
+    }
+
+    /// @inheritdoc IRiskEngine
+    function tierContext(uint8 tier) external view returns (TierConfig memory config, address[] memory collaterals) {
+        Tier storage t = _tiers[tier];
+        config = _tierConfig(t);
+        collaterals = _collaterals(t);
     }
 
     /// @inheritdoc IRiskEngine
@@ -193,7 +214,7 @@ contract RiskEngine is IRiskEngine, AccessManaged {
 
     /// @inheritdoc IRiskEngine
     function tierCollaterals(uint8 tier) external view returns (address[] memory) {
-        return _tierCollaterals[tier];
+        return _collaterals(_tiers[tier]);
     }
 
     /// @inheritdoc IRiskEngine
@@ -394,5 +415,22 @@ contract RiskEngine is IRiskEngine, AccessManaged {
 
     function _collateralKey(uint8 tier, address token) private pure returns (bytes32) {
         return keccak256(abi.encode("collateralRisk", tier, token));
+    }
+
+    function _tierConfig(Tier storage t) private view returns (TierConfig memory) {
+        return
+            TierConfig({
+                listed: t.listed,
+                depth: t.depth,
+                quoteDecimals: t.quoteDecimals,
+                maxPositions: t.maxPositions,
+                quoteToken: t.quoteToken
+            });
+    }
+
+    function _collaterals(Tier storage t) private view returns (address[] memory tokens) {
+        tokens = new address[](t.collateralCount);
+        // At most MAX_COLLATERALS_PER_TIER.
+        for (uint256 i; i < tokens.length; ++i) tokens[i] = t.collaterals[i];
     }
 }
