@@ -80,6 +80,8 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
     /// transaction, so that each batch has fresh entries (see {ContextCache}).
     uint256 private transient _batchScope;
     uint256 private transient _lastBatchScope;
+    /// @dev Who opened the batch: only its own calls use the batch's cache.
+    address private transient _batchOwner;
 
     /// @dev The liquidation hooks: a registered liquidation engine passes at once, anyone else needs the
     /// LIQUIDATOR role through the AccessManager.
@@ -200,6 +202,7 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
         uint256 at = _indexOf(r.markets, market);
         if (at == r.markets.length && at != 0) revert ILiquidationEngine.LiquidationNoPosition(account, market);
         BucketId keeperAccount = BucketIdLib.account(keeper, account.tier(), 0);
+        if (keeper == address(0)) revert ClearingInvalidAccount(keeperAccount);
         if (h.equity < h.backstop.toInt256()) {
             backstopReward = _backstop(account, poolAccount, keeperAccount, r, at);
         } else {
@@ -210,7 +213,7 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
     /// @dev The pool's account of `account`'s tier, and the liquidation read of `account`.
     function _liquidationRead(BucketId account) private returns (BucketId poolAccount, AccountRead memory r) {
         uint8 tier = account.tier();
-        uint256 scope = _batchScope;
+        uint256 scope = _scope();
         bool found;
         IRiskEngine.TierConfig memory tc;
         address[] memory tokens;
@@ -234,11 +237,19 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
         uint256 scope = _lastBatchScope + 1;
         _lastBatchScope = scope;
         _batchScope = scope;
+        _batchOwner = msg.sender;
     }
 
     /// @inheritdoc IClearingHouse
     function endBatch() external onlyLiquidator {
+        if (msg.sender != _batchOwner) revert ClearingBatchOpen();
         _batchScope = 0;
+        _batchOwner = address(0);
+    }
+
+    /// @dev The cache scope of the caller's open batch, 0 when the caller has none.
+    function _scope() private view returns (uint256) {
+        return msg.sender == _batchOwner ? _batchScope : 0;
     }
 
     /// @dev Partial liquidation of `snap`'s position: the plan's size moves to the pool, the penalty to the
@@ -282,6 +293,7 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
         int256 size,
         uint256 price
     ) external onlyLiquidator nonReentrant {
+        if (size == 0) revert ClearingZeroSize();
         IRiskEngine.TierConfig memory tc = _requireSameTier(from, to);
         uint8 tier = from.tier();
         _accrueFunding(tier, market);
@@ -500,9 +512,9 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
         p.openNotional = newOpenNotional.toInt128();
         _cash[account] += realized - fee.toInt256();
 
-        if (oldSize == 0) {
+        if (oldSize == 0 && newSize != 0) {
             _addMarket(account, maxPositions, market);
-        } else if (newSize == 0) {
+        } else if (oldSize != 0 && newSize == 0) {
             _removeMarket(account, market);
             p.fundingIndex = 0;
         }
@@ -668,7 +680,7 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
     /// @dev The parameters and liquidation price band of `market` in `tier`: read once per batch (a batch of
     /// liquidations in one market reads the risk engine and the oracle once), otherwise at each call.
     function _marketContext(uint8 tier, uint16 market) private returns (ContextCache.MarketEntry memory e) {
-        uint256 scope = _batchScope;
+        uint256 scope = _scope();
         if (scope != 0) {
             bool found;
             (found, e) = ContextCache.loadMarket(scope, tier, market);

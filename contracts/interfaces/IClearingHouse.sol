@@ -108,7 +108,7 @@ interface IClearingHouse {
     error ClearingPoolAlreadySet(uint8 tier);
     /// @notice A liquidation hook named accounts of two tiers.
     error ClearingCrossTierTransfer(BucketId from, BucketId to);
-    /// @notice A liquidation batch is open already.
+    /// @notice A liquidation batch is open already (or, on endBatch, was opened by another caller).
     error ClearingBatchOpen();
     /// @notice The zero address cannot be registered as a liquidation engine.
     error ClearingInvalidLiquidator(address account);
@@ -225,11 +225,13 @@ interface IClearingHouse {
     /// the same call; a batch never spans a caller's own calls, which could update a pull oracle between two.
     function beginBatch() external;
 
-    /// @notice Closes the liquidation batch (LIQUIDATOR).
+    /// @notice Closes the caller's liquidation batch (LIQUIDATOR; ClearingBatchOpen when another caller opened
+    /// it). Only the opener's own calls use a batch's cache.
     function endBatch() external;
 
     /// @notice Moves `size` of `from`'s position in `market` to `to` at `price`: `from`'s size changes by
-    /// `-size`, `to`'s by `+size`, both realize PnL as a fill would. No fees and no margin checks.
+    /// `-size`, `to`'s by `+size`, both realize PnL as a fill would. No fees and no margin checks. A zero size
+    /// reverts with ClearingZeroSize.
     function transferPosition(BucketId from, BucketId to, uint16 market, int256 size, uint256 price) external;
 
     /// @notice Moves `amount` of cash (quote WAD; may leave `from` negative) from `from` to `to`.
@@ -250,6 +252,9 @@ interface IClearingHouse {
 
     /// @notice Registers `account` as a liquidation engine (ADMIN): its calls to the liquidation hooks skip
     /// the AccessManager round trip. Unregistered callers still pass with the LIQUIDATOR role.
+    /// @dev A registered engine is not subject to the AccessManager at all: closing the clearing house as a
+    /// target does not stop its liquidations (DESIGN: nothing may block liquidations); unregistering it and
+    /// revoking its role does.
     function setLiquidator(address account, bool registered) external;
 
     // ---------------------------------------------------------------- views

@@ -113,7 +113,7 @@ library ContextCache {
     /// @notice Stores `e` as the entry of `market` in `tier` in `scope`. Prices that do
     /// not fit 128 bits (never, for a router that refuses prices above 1e36) are not cached.
     function storeMarket(uint256 scope, uint8 tier, uint16 market, MarketEntry memory e) internal {
-        if (e.mid > MASK_128 || e.upper > MASK_128) return;
+        if (e.lower > MASK_128 || e.mid > MASK_128 || e.upper > MASK_128) return;
         IRiskEngine.MarginParams memory p = e.params;
         bytes32 base = _base(scope, tier, market);
         base.asBytes32().tstore(p.oracleAsset);
