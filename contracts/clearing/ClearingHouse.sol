@@ -242,6 +242,7 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
 
     /// @inheritdoc IClearingHouse
     function endBatch() external onlyLiquidator {
+        if (_batchScope == 0) return;
         if (msg.sender != _batchOwner) revert ClearingBatchOpen();
         _batchScope = 0;
         _batchOwner = address(0);

@@ -225,8 +225,8 @@ interface IClearingHouse {
     /// the same call; a batch never spans a caller's own calls, which could update a pull oracle between two.
     function beginBatch() external;
 
-    /// @notice Closes the caller's liquidation batch (LIQUIDATOR; ClearingBatchOpen when another caller opened
-    /// it). Only the opener's own calls use a batch's cache.
+    /// @notice Closes the caller's liquidation batch (LIQUIDATOR): nothing when none is open, ClearingBatchOpen
+    /// when another caller opened it. Only the opener's own calls use a batch's cache.
     function endBatch() external;
 
     /// @notice Moves `size` of `from`'s position in `market` to `to` at `price`: `from`'s size changes by

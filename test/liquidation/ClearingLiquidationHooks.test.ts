@@ -670,6 +670,31 @@ describe("ClearingHouse liquidation hooks", () => {
 
   // ================================================================ views and listing
 
+  describe("refused inputs", () => {
+    it("transferPosition of size 0: ClearingZeroSize, and no market appears in either account's list", async () => {
+      const f = await networkHelpers.loadFixture(liquidatorFixture);
+      const outsiderAccount = accountBucket(f.outsider.address, PRO, 0n);
+      await f.fund(f.outsider, "USDC", outsiderAccount, usdc("100000"));
+      const before = await snapshot(f, [...watched(f), outsiderAccount]);
+      await expect(
+        f.d.clearing.connect(f.bot).transferPosition(outsiderAccount, f.keeperAccount, BTC, 0n, 60000n * WAD),
+      ).to.be.revertedWithCustomError(f.d.clearing, "ClearingZeroSize");
+      expect(await snapshot(f, [...watched(f), outsiderAccount])).to.deep.equal(before);
+      expect([...(await f.d.clearing.accountMarkets(outsiderAccount))]).to.deep.equal([]);
+    });
+
+    it("liquidate crediting the zero address as keeper: ClearingInvalidAccount((0, tier, 0)), nothing moves", async () => {
+      const f = await networkHelpers.loadFixture(liquidatorFixture);
+      await f.setPrices("2905"); // the trader is under MM, above the backstop margin
+      expect((await f.d.liquidation.preview(f.traderAccount, ETH)).liquidatable).to.equal(true);
+      const before = await snapshot(f, watched(f));
+      await expect(f.d.clearing.connect(f.bot).liquidate(f.traderAccount, ETH, 0n, ZeroAddress))
+        .to.be.revertedWithCustomError(f.d.clearing, "ClearingInvalidAccount")
+        .withArgs(accountBucket(ZeroAddress, PRO, 0n));
+      expect(await snapshot(f, watched(f))).to.deep.equal(before);
+    });
+  });
+
   describe("views and listing", () => {
     it("vault.balancesOf(bucket, tokens) equals balanceOf of each token, in order, zeros and empty lists included", async () => {
       const f = await networkHelpers.loadFixture(hooksFixture);

@@ -337,6 +337,39 @@ contract LiquidationBatchScopeTest is LiquidationFixture {
         clearing.endBatch();
     }
 
+    /// @notice A batch belongs to its opener. While another LIQUIDATOR has a batch open and has cached P1
+    /// through it, the engine's own liquidations in the same transaction read fresh prices (B liquidated at
+    /// P2), and the engine cannot close the other's batch (ClearingBatchOpen) — only the opener can.
+    function test_AnotherLiquidatorsBatchIsNotUsedByTheEngine() public {
+        uint256 lower1 = _moveToP1();
+        VM.startPrank(OTHER_LIQUIDATOR);
+        clearing.beginBatch();
+        // Caches tier 2 and P1 in the other liquidator's scope (A is liquidatable at P1).
+        clearing.liquidate(traderA, ETH_MARKET, 0, OTHER_LIQUIDATOR);
+        VM.stopPrank();
+
+        uint256 lower2 = _moveToP2(lower1);
+        IClearingHouse.LiquidationPlan memory planB = _planNow(traderB);
+        int256 sizeB = _size(traderB);
+        LOGS.recordLogs();
+        engine.liquidate(traderB, ETH_MARKET, 0);
+        _assertLiquidatedAt(_liquidated(LOGS.getRecordedLogs(), traderB), planB, lower2, sizeB, traderB, "B at P2");
+
+        VM.prank(address(engine));
+        VM.expectRevert(abi.encodeWithSelector(IClearingHouse.ClearingBatchOpen.selector));
+        clearing.endBatch();
+        VM.prank(OTHER_LIQUIDATOR);
+        clearing.endBatch();
+        _assertBatchClosed();
+    }
+
+    /// @notice endBatch with no batch open does nothing (it never reverts for the caller who has none).
+    function test_EndBatchWithoutBatchIsANoOp() public {
+        VM.prank(address(engine));
+        clearing.endBatch();
+        _assertBatchClosed();
+    }
+
     // ================================================================ (d) liquidateBatch closes its batch
 
     /// @notice After liquidateBatch returns the batch is closed, whatever happened inside: accounts
