@@ -14,19 +14,19 @@ import { accountBucket } from "../sdk/src/client/buckets.js";
 import { printGasTrace } from "./lib/gasTrace.js";
 
 /**
- * Targets from the issues. `enforced` targets belong to delivered work: exceeding one fails the run.
- * The others belong to work still open (issue #3, the clearing layer) and are reported against their
- * target without failing, until that work is delivered.
+ * Targets from the issues; exceeding one fails the run. Where a target is not met (issue #3's margin-checked
+ * paths: see README, "Gas"), the figure is held to a `budget` instead — today's measurement rounded up — so
+ * that no change makes it worse unnoticed, and the target is reported beside it.
  */
-const TARGETS: Record<string, { gas: number; enforced: boolean }> = {
-  "vault.deposit.first": { gas: 90_000, enforced: true },
-  "vault.deposit": { gas: 65_000, enforced: true },
-  "vault.withdraw": { gas: 90_000, enforced: true },
-  "clearing.settle": { gas: 70_000, enforced: false },
-  "clearing.withdraw.withPositions": { gas: 130_000, enforced: false },
-  "clearing.liquidate.partial": { gas: 150_000, enforced: false },
-  "clearing.liquidate.backstop": { gas: 200_000, enforced: false },
-  "clearing.liquidate.batch.perAccount": { gas: 70_000, enforced: false },
+const TARGETS: Record<string, { gas: number; budget?: number }> = {
+  "vault.deposit.first": { gas: 90_000 },
+  "vault.deposit": { gas: 65_000 },
+  "vault.withdraw": { gas: 90_000 },
+  "clearing.settle": { gas: 70_000 },
+  "clearing.withdraw.withPositions": { gas: 130_000, budget: 192_000 },
+  "clearing.liquidate.partial": { gas: 150_000, budget: 228_000 },
+  "clearing.liquidate.backstop": { gas: 200_000, budget: 230_000 },
+  "clearing.liquidate.batch.perAccount": { gas: 70_000, budget: 79_000 },
 };
 
 /** Contract labels for STRATA_GAS_TRACE=1 breakdowns. */
@@ -214,19 +214,27 @@ const merged = { ...previous, ...gas };
 const sorted = Object.fromEntries(Object.entries(merged).sort(([a], [b]) => a.localeCompare(b)));
 writeFileSync(reportPath, `${JSON.stringify(sorted, null, 2)}\n`);
 
-console.log("operation                          gas   target");
+console.log("operation                                gas     target     budget");
 let over = 0;
 for (const [op, used] of Object.entries(gas)) {
   const target = TARGETS[op];
-  const ok = target === undefined || used <= target.gas;
-  if (!ok && target.enforced) over++;
-  const verdict = ok ? "" : target.enforced ? "  OVER" : "  over (open issue; not enforced yet)";
+  let verdict = "";
+  if (target !== undefined && used > target.gas) {
+    const limit = target.budget;
+    if (limit === undefined || used > limit) {
+      over++;
+      verdict = "  OVER";
+    } else {
+      verdict = "  over target, within budget";
+    }
+  }
   console.log(
-    `${op.padEnd(32)} ${String(used).padStart(8)}  ${target === undefined ? "" : `<= ${target.gas}`}${verdict}`,
+    `${op.padEnd(36)} ${String(used).padStart(8)}  ${target === undefined ? "" : `<= ${target.gas}`.padEnd(9)}  ` +
+      `${target?.budget === undefined ? "".padEnd(9) : `<= ${target.budget}`}${verdict}`,
   );
 }
 console.log(`\nwrote ${path.relative(process.cwd(), reportPath)}`);
 if (over > 0) {
-  console.error(`${over} operation(s) over an enforced target`);
+  console.error(`${over} operation(s) over their target or budget`);
   process.exitCode = 1;
 }
