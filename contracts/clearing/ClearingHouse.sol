@@ -354,7 +354,7 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
     /// @dev The pool's account takes over every position of `account` at the conservative marks of the read,
     /// every collateral balance and the cash.
     function _takeOver(BucketId account, BucketId poolAccount, AccountRead memory r) private {
-        // Backwards: each close pops the account's last market, no swap reorders the rest.
+        // The read's snapshot drives the loop; each close removes its market from the stored set by value.
         for (uint256 i = r.markets.length; i != 0; --i) {
             MarketSnapshot memory snap = r.markets[i - 1];
             int256 size = snap.position.size;

@@ -45,7 +45,8 @@ interface IRiskEngine {
     /// @param bracketNotional2 Above this notional the rates rise by `bracketAddBps2` more on the excess.
     /// @param bracketAddBps2 Extra rate above `bracketNotional2`.
     /// @param maxLeverage Largest notional / equity at open, as a whole multiple.
-    /// @param liquidationPenaltyBps Penalty on closed notional; split between keeper and insurance fund.
+    /// @param liquidationPenaltyBps Penalty on closed notional; split between keeper and insurance fund. At most
+    /// `mmr − bmr` and at most `bmr` (so a partial liquidation can always pay it from the account's equity).
     /// @param keeperShareBps Share of the penalty paid to the keeper (the rest goes to the insurance fund).
     /// @param keeperRewardCap Largest keeper reward per liquidation, in quote WAD.
     /// @param oiCap Largest open interest (longs) of the tier in this market, in base WAD.
@@ -124,7 +125,7 @@ interface IRiskEngine {
     error RiskCollateralAlreadyInTier(uint8 tier, address token);
     /// @notice The quote token has more than 18 decimals, or no readable decimals.
     error RiskUnsupportedQuoteToken(address token);
-    /// @notice The ratios are not ordered `imr > mmr > bmr > 0`, or the penalty exceeds the maintenance margin.
+    /// @notice The ratios are not ordered `imr > mmr > bmr > 0`, or the penalty exceeds `mmr − bmr` or `bmr`.
     error RiskInconsistentRatios(uint16 imr, uint16 mmr, uint16 bmr, uint16 liquidationPenaltyBps);
     /// @notice The setting would make `deeperTier` looser than `shallowerTier` for `market` (DESIGN §6.6).
     error RiskDepthMonotonicityViolated(uint16 market, uint8 deeperTier, uint8 shallowerTier);

@@ -40,6 +40,11 @@ library LiquidationMath {
         // Rounding: down for the notional, up for the penalty owed to the protocol.
         uint256 closedNotional = Math.mulDiv(p.closeSize, p.mark, WAD);
         p.penalty = Math.mulDiv(closedNotional, mp.liquidationPenaltyBps, BPS, Math.Rounding.Ceil);
+        // Never more than the account's equity, less the 1 wei the close may round away: a liquidation never
+        // leaves the account in debt, so it never creates bad debt and liquidating oneself never profits.
+        // (The risk engine keeps penalty <= bmr, so this binds only in a ramp or with rounding.)
+        uint256 payable_ = h.equity > 1 ? uint256(h.equity) - 1 : 0;
+        if (p.penalty > payable_) p.penalty = payable_;
         // Rounding: down — the keeper is paid at most its share.
         p.reward = Math.min(Math.mulDiv(p.penalty, keeperShareBps(h, mp.keeperShareBps), BPS), mp.keeperRewardCap);
         p.signedClose = size > 0 ? p.closeSize.toInt256() : -p.closeSize.toInt256();
@@ -72,8 +77,12 @@ library LiquidationMath {
         uint256 target = Math.mulDiv(h.mm, BPS + HEALTH_BUFFER_BPS, BPS, Math.Rounding.Ceil);
         uint256 equity = h.equity > 0 ? uint256(h.equity) : 0;
         if (equity >= target) return 0;
-        // (1+b)·mmr − penalty, in bps: the risk engine keeps penalty <= mmr − bmr < mmr.
-        uint256 denominator = ((BPS + HEALTH_BUFFER_BPS) * mmrBps) / BPS - penaltyBps;
+        // (1+b)·mmr − penalty, in bps. The risk engine keeps penalty <= mmr − bmr < mmr for the target ratios,
+        // but while a tightening ramps the ratios in force lag a penalty already raised: with nothing left to
+        // gain per unit closed, the whole position is closed.
+        uint256 scaledMmr = ((BPS + HEALTH_BUFFER_BPS) * mmrBps) / BPS;
+        if (scaledMmr <= penaltyBps) return absSize;
+        uint256 denominator = scaledMmr - penaltyBps;
         // Rounding: up — close enough.
         uint256 notional = Math.mulDiv(target - equity, BPS, denominator, Math.Rounding.Ceil);
         size = Math.mulDiv(notional, WAD, mark, Math.Rounding.Ceil);
@@ -99,8 +108,10 @@ library LiquidationMath {
     /// @notice DESIGN §6.4 for a partial liquidation `p` of a position of `size` (band high side `upper`):
     /// the account's excess over MM before and a lower bound of it after, from the figures of one read.
     /// Closing at the mark the health used realizes exactly the closed part's unrealized PnL up to 1 wei
-    /// (PositionMath floors a long's closed notional and ceils a short's), and the penalty leaves as cash:
-    /// equity falls by at most penalty + 1, while MM falls by the closed part's requirement at `upper`.
+    /// (PositionMath.fillNotional floors the closed notional; unrealizedPnl floors a long's value and ceils a
+    /// short's, so equity moves by ⌊(s−δ)m⌋ − ⌊sm⌋ + ⌊δm⌋ ∈ [−1, 0] for a long and the mirror ∈ [0, 1] for a
+    /// short), funding settled is exactly the pending funding, and the penalty leaves as cash: equity falls
+    /// by at most penalty + 1, while MM falls by the closed part's requirement at `upper`.
     function excessAfter(
         IClearingHouse.Health memory h,
         int256 size,

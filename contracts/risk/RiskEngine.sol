@@ -5,6 +5,7 @@ import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManage
 
 import {IRiskEngine} from "../interfaces/IRiskEngine.sol";
 import {MarginMath} from "../libraries/MarginMath.sol";
+import {MarketSet} from "../libraries/MarketSet.sol";
 import {ParamGuard} from "../libraries/ParamGuard.sol";
 import {TokenMetadata} from "../libraries/TokenMetadata.sol";
 
@@ -14,17 +15,6 @@ import {TokenMetadata} from "../libraries/TokenMetadata.sol";
 /// `addCollateralToTier`); RISK tunes them (`setMarketRisk`, `setCollateralRisk`).
 contract RiskEngine is IRiskEngine, AccessManaged {
     /// @dev The ramp of one tier × market: ratios move linearly from `from` to the target until `end`.
-    /// @dev A tier as stored: its {TierConfig} and collateral count in one word, its collateral tokens (the
-    /// quote token first) in four more, so a margin check reads the tier in one call and 1 + count words.
-    struct Tier {
-        bool listed;
-        uint8 depth;
-        uint8 quoteDecimals;
-        uint8 maxPositions;
-        address quoteToken;
-        uint8 collateralCount;
-        address[4] collaterals; // MAX_COLLATERALS_PER_TIER
-    }
 
     struct Ramp {
         MarginRatios from;
@@ -34,7 +24,9 @@ contract RiskEngine is IRiskEngine, AccessManaged {
 
     // Bounds on work per account and per tier (DESIGN §3: bounded liquidation gas).
     uint256 public constant MAX_TIERS = 16;
-    uint256 public constant MAX_MARKETS_PER_TIER = 16;
+    /// @dev The clearing house packs an account's markets in one word of this capacity (the pool may hold a
+    /// position in every market of its tier).
+    uint256 public constant MAX_MARKETS_PER_TIER = MarketSet.CAPACITY;
     uint256 public constant MAX_COLLATERALS_PER_TIER = 4;
     uint8 public constant MAX_POSITIONS_PER_ACCOUNT = 8;
 
@@ -55,6 +47,18 @@ contract RiskEngine is IRiskEngine, AccessManaged {
     uint256 public constant PARAM_COOLDOWN = 1 days;
     /// @notice How long a tightening of the margin ratios takes to reach its target.
     uint256 public constant RAMP_DURATION = 3 days;
+
+    /// @dev A tier as stored: its {TierConfig} and collateral count in one word, its collateral tokens (the
+    /// quote token first) in four more, so a margin check reads the tier in one call and 1 + count words.
+    struct Tier {
+        bool listed;
+        uint8 depth;
+        uint8 quoteDecimals;
+        uint8 maxPositions;
+        address quoteToken;
+        uint8 collateralCount;
+        address[MAX_COLLATERALS_PER_TIER] collaterals;
+    }
 
     uint8[] private _tierIds;
     mapping(uint8 tier => Tier) private _tiers;
@@ -283,8 +287,12 @@ contract RiskEngine is IRiskEngine, AccessManaged {
         ParamGuard.checkEnvelope("imr", m.imr, MIN_IMR, ParamGuard.BPS);
         ParamGuard.checkEnvelope("mmr", m.mmr, MIN_MMR, ParamGuard.BPS);
         ParamGuard.checkEnvelope("bmr", m.bmr, MIN_BMR, ParamGuard.BPS);
-        // The penalty must fit inside the maintenance margin, so a liquidation at MM can pay it.
-        if (!(m.imr > m.mmr && m.mmr > m.bmr && r.liquidationPenaltyBps <= m.mmr - m.bmr)) {
+        // The penalty must fit inside the maintenance margin, so a liquidation at MM can pay it, and inside the
+        // backstop margin, so that closing a whole position in the partial zone (equity >= bmr of the
+        // account's notional) never leaves the account in debt: a liquidation never creates bad debt, and
+        // liquidating oneself through a second account never profits (DESIGN §4).
+        uint256 penalty = r.liquidationPenaltyBps;
+        if (!(m.imr > m.mmr && m.mmr > m.bmr && penalty <= m.mmr - m.bmr && penalty <= m.bmr)) {
             revert RiskInconsistentRatios(m.imr, m.mmr, m.bmr, r.liquidationPenaltyBps);
         }
         // Leverage at open can never exceed what the initial margin allows.

@@ -151,6 +151,11 @@ const ENVELOPE_ROWS: [string, (r: MarketRisk) => MarketRisk, (m: MarketRisk) => 
   ["mmr == bmr", (r) => ({ ...withRatios(r, { mmr: r.ratios.bmr }), liquidationPenaltyBps: 0n }), inconsistent],
   ["mmr < bmr", (r) => ({ ...withRatios(r, { mmr: r.ratios.bmr - 1n }), liquidationPenaltyBps: 0n }), inconsistent],
   ["penalty above mmr - bmr", (r) => ({ ...r, liquidationPenaltyBps: r.ratios.mmr - r.ratios.bmr + 1n }), inconsistent],
+  [
+    "penalty above bmr (within mmr - bmr)",
+    (r) => ({ ...withRatios(r, { imr: 500n, mmr: 250n, bmr: 100n }), liquidationPenaltyBps: 101n }),
+    inconsistent,
+  ],
   ["maxLeverage 0", (r) => ({ ...r, maxLeverage: 0n }), (m) => envelope("maxLeverage", 0n, 1n, BPS / m.ratios.imr)],
   [
     "maxLeverage above 10000 / imr",
@@ -216,7 +221,7 @@ const LOW_BOUNDS: MarketRisk = {
   bracketNotional2: WAD, // equal to bracketNotional1: allowed
   bracketAddBps2: 2_000n,
   maxLeverage: 200n,
-  liquidationPenaltyBps: 15n, // = mmr - bmr
+  liquidationPenaltyBps: 10n, // = bmr (<= mmr - bmr = 15)
   keeperShareBps: BPS,
   keeperRewardCap: E24,
   oiCap: MAX_UINT128,
@@ -716,7 +721,8 @@ describe("RiskEngine", () => {
         // imr 500 -> 751 (step 250), maxLeverage lowered within its own step to stay in the envelope.
         ["imr", (r) => ({ ...withRatios(r, { imr: 751n }), maxLeverage: 13n }), 500n, 751n, 10n],
         ["mmr", (r) => withRatios(r, { mmr: 376n }), 250n, 376n, 10n],
-        ["bmr", (r) => withRatios(r, { bmr: 59n }), 120n, 59n, 10n],
+        // The penalty follows (100 -> 59, inside its own step) so that penalty <= bmr still holds.
+        ["bmr", (r) => ({ ...withRatios(r, { bmr: 59n }), liquidationPenaltyBps: 59n }), 120n, 59n, 10n],
         [
           "bracketNotional1",
           (r) => ({ ...r, bracketNotional1: w("1500000") + 1n }),
@@ -1025,7 +1031,9 @@ describe("RiskEngine", () => {
         await expect(risk.setMarketRisk(PRO, BTC_MARKET, { ...withRatios(PRO_BTC, { imr: 601n }), maxLeverage: 16n }))
           .to.be.revertedWithCustomError(f.engine, "RiskDepthMonotonicityViolated")
           .withArgs(BTC_MARKET, CORE, PRO);
-        await expect(risk.setMarketRisk(PRO, BTC_MARKET, withRatios(PRO_BTC, { bmr: 99n })))
+        await expect(
+          risk.setMarketRisk(PRO, BTC_MARKET, { ...withRatios(PRO_BTC, { bmr: 99n }), liquidationPenaltyBps: 90n }),
+        )
           .to.be.revertedWithCustomError(f.engine, "RiskDepthMonotonicityViolated")
           .withArgs(BTC_MARKET, PRO, EDGE);
         // Equal to core is fine (and tightens: a ramp).

@@ -124,7 +124,7 @@ contract LiquidationMathFuzzTest is TestBase {
 
     /// @notice For a partial case: the mark is the conservative side (low for a long, high for a short);
     /// 0 < closeSize <= |size|; a position not closed in full leaves at least DUST_NOTIONAL at the mark;
-    /// penalty == ceil(floor(closeSize × mark / 1e18) × penaltyBps / 1e4); reward ==
+    /// penalty == min(ceil(floor(closeSize × mark / 1e18) × penaltyBps / 1e4), equity − 1); reward ==
     /// min(floor(penalty × share / 1e4), cap), so reward <= penalty and <= cap; signedClose has the
     /// position's sign and closeSize's magnitude.
     function testFuzz_PlanSizePenaltyAndReward(uint256[8] memory ps, uint256[6] memory s) public pure {
@@ -141,7 +141,15 @@ contract LiquidationMathFuzzTest is TestBase {
 
         uint256 closedNotional = (p.closeSize * p.mark) / WAD;
         uint256 penalty = Math.ceilDiv(closedNotional * c.mp.liquidationPenaltyBps, BPS);
-        assertEq(p.penalty, penalty, "penalty == ceil(floor(closeSize * mark) * penaltyBps / 1e4)");
+        // Capped at the account's equity less the 1 wei the close may round away: never into debt. (The risk
+        // engine keeps penalty <= bmr, where the cap cannot bind; this range also covers a ramp's lag.)
+        uint256 payable_ = c.h.equity > 1 ? uint256(c.h.equity) - 1 : 0;
+        assertEq(
+            p.penalty,
+            Math.min(penalty, payable_),
+            "penalty == min(ceil(floor(closeSize * mark) * bps), equity - 1)"
+        );
+        assertTrue(c.h.equity - int256(p.penalty) - 1 >= 0 || c.h.equity <= 1, "no liquidation leaves a debt");
 
         uint256 share = _expectedShare(c.h.equity, c.h.mm, c.h.backstop, c.mp.keeperShareBps);
         assertEq(p.reward, Math.min((p.penalty * share) / BPS, c.mp.keeperRewardCap), "reward");
@@ -185,6 +193,26 @@ contract LiquidationMathFuzzTest is TestBase {
             equityAfter * int256(BPS) + int256(RESTORE_ROUNDING * BPS) >= mmAfter * 11_000,
             "equity after >= 1.1 x MM after (up to rounding)"
         );
+    }
+
+    /// @notice While a tightening ramps, the MM ratio in force can lag a penalty already raised, so that
+    /// (1 + buffer)·mmr <= penalty: closing gains nothing per unit, and the whole position is closed (no
+    /// underflow), with the penalty capped at the equity less 1 wei.
+    function test_PenaltyAboveBufferedMmrClosesAll() public pure {
+        IRiskEngine.MarginParams memory mp;
+        (mp.ratios.imr, mp.ratios.mmr, mp.ratios.bmr) = (800, 400, 100);
+        mp.liquidationPenaltyBps = 450; // > 1.1 × 400 = 440
+        mp.keeperShareBps = 3_000;
+        mp.keeperRewardCap = 1e24;
+        IClearingHouse.Health memory h;
+        h.mm = 800e18; // 20,000 notional × 4%
+        h.backstop = 200e18;
+        h.equity = 500e18;
+        h.positions = 1;
+        IClearingHouse.LiquidationPlan memory p = LiquidationMath.plan(h, 10e18, 2_000e18, 2_002e18, mp);
+        assertEq(p.closeSize, 10e18, "the whole position");
+        assertEq(p.penalty, 500e18 - 1, "capped: 450 bps of 20,000 = 900 > equity 500");
+        assertTrue(p.signedClose == int256(10e18), "long: +10");
     }
 
     /// @notice Equity at or above MM × 1.1 (rounded up) closes nothing: no penalty, no reward. No position or
