@@ -110,7 +110,8 @@ contract LiquidationEngine is ILiquidationEngine, ReentrancyGuardTransient {
 
     /// @notice The partial liquidation of `account` in `market` for health `h`, as the clearing house computes
     /// it ({LiquidationMath-plan}) at the current liquidation price. A view for keepers; reverts when the
-    /// account has no position in the market or no price.
+    /// account has no position in the market or no price, or when the clearing house would refuse the plan
+    /// (LiquidationNotImproved).
     function partialPlan(
         BucketId account,
         uint16 market,
@@ -123,6 +124,10 @@ contract LiquidationEngine is ILiquidationEngine, ReentrancyGuardTransient {
         if (price.flags & PriceFlags.UNAVAILABLE != 0) revert LiquidationNoPosition(account, market);
         plan = LiquidationMath.plan(h, size, price.lower, price.upper, mp);
         if (plan.mark == 0) revert LiquidationNoPosition(account, market);
+        // As the clearing house refuses it: a plan that would not leave the account healthier (§6.4).
+        if (plan.closeSize == SignedMath.abs(size) && h.positions == 1) return plan;
+        (int256 before, int256 after_) = LiquidationMath.excessAfter(h, size, price.upper, mp, plan);
+        if (after_ <= before) revert LiquidationNotImproved(account, before, after_);
     }
 
     /// @inheritdoc ILiquidationEngine

@@ -219,10 +219,11 @@ interface IClearingHouse {
         address keeper
     ) external returns (Health memory h, LiquidationPlan memory plan, uint256 backstopReward);
 
-    /// @notice Opens a liquidation batch (LIQUIDATOR): until {endBatch}, {liquidate} reads each tier's config
-    /// and each market's parameters and price band once and reuses them. The liquidation engine opens it
-    /// around a batch loop in which nothing can move a price (no call leaves the protocol), and closes it in
-    /// the same call; a batch never spans a caller's own calls, which could update a pull oracle between two.
+    /// @notice Opens a liquidation batch (LIQUIDATOR): until {endBatch}, the caller's {liquidate} calls read
+    /// each tier's config and each market's parameters and price band once and reuse them; nobody else's
+    /// calls see the batch. The opener must keep every price and parameter source still while its batch is
+    /// open: the LiquidationEngine opens it around a loop whose calls never leave the protocol and closes it
+    /// in the same call, so a batch never spans a caller's own calls (which could update a pull oracle).
     function beginBatch() external;
 
     /// @notice Closes the caller's liquidation batch (LIQUIDATOR): nothing when none is open, ClearingBatchOpen

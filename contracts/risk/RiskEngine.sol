@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManaged.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
 import {IRiskEngine} from "../interfaces/IRiskEngine.sol";
 import {MarginMath} from "../libraries/MarginMath.sol";
@@ -253,7 +254,12 @@ contract RiskEngine is IRiskEngine, AccessManaged {
         p.bracketAddBps2 = risk.bracketAddBps2;
         p.maxFundingBpsPerDay = risk.maxFundingBpsPerDay;
         p.fundingSkewScale = risk.fundingSkewScale;
-        p.liquidationPenaltyBps = risk.liquidationPenaltyBps;
+        // The envelope's penalty <= min(mmr − bmr, bmr) holds for the target ratios; during a tightening ramp
+        // the ratios in force lag a penalty already raised, so it is held to the ratios in force.
+        // (Rounding in the ramp can bring mmr and bmr together, never across: the floor at 0 is defensive.)
+        uint256 room = p.ratios.mmr > p.ratios.bmr ? p.ratios.mmr - p.ratios.bmr : 0;
+        uint256 penalty = Math.min(risk.liquidationPenaltyBps, Math.min(room, p.ratios.bmr));
+        p.liquidationPenaltyBps = uint16(penalty); // <= the stored uint16
         p.keeperShareBps = risk.keeperShareBps;
         p.keeperRewardCap = risk.keeperRewardCap;
     }

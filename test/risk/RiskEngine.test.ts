@@ -1411,4 +1411,65 @@ describe("RiskEngine", () => {
         .withArgs(9, f.usdcAddress);
     });
   });
+
+  // -------------------------------------------------------------------- marginParams
+
+  describe("marginParams", () => {
+    it("returns the asset, the ratios in force, brackets, funding and liquidation parameters in one read", async () => {
+      const f = await networkHelpers.loadFixture(settledFixture);
+      const p = await f.engine.marginParams(PRO, ETH_MARKET);
+      expect(p.oracleAsset).to.equal(ETH);
+      expect(toRatios(p.ratios)).to.deep.equal(PRO_ETH.ratios);
+      expect([
+        p.bracketNotional1,
+        p.bracketAddBps1,
+        p.bracketNotional2,
+        p.bracketAddBps2,
+        p.maxFundingBpsPerDay,
+        p.fundingSkewScale,
+        p.liquidationPenaltyBps,
+        p.keeperShareBps,
+        p.keeperRewardCap,
+      ]).to.deep.equal([
+        PRO_ETH.bracketNotional1,
+        PRO_ETH.bracketAddBps1,
+        PRO_ETH.bracketNotional2,
+        PRO_ETH.bracketAddBps2,
+        PRO_ETH.maxFundingBpsPerDay,
+        PRO_ETH.fundingSkewScale,
+        PRO_ETH.liquidationPenaltyBps,
+        PRO_ETH.keeperShareBps,
+        PRO_ETH.keeperRewardCap,
+      ]);
+    });
+
+    it("holds a raised penalty to the ratios in force while a tightening ramps", async () => {
+      const f = await networkHelpers.loadFixture(settledFixture);
+      // 500/250/120 with penalty 100 -> 600/300/150 with penalty 150 (= bmr = mmr - bmr): one allowed step.
+      const next = { ...withRatios(PRO_ETH, { imr: 600n, mmr: 300n, bmr: 150n }), liquidationPenaltyBps: 150n };
+      await (await f.engine.connect(f.risk).setMarketRisk(PRO, ETH_MARKET, { ...next, maxLeverage: 16n })).wait();
+      expect((await f.engine.marketRisk(PRO, ETH_MARKET)).liquidationPenaltyBps).to.equal(150n);
+
+      // At the ramp's start the ratios in force are still 500/250/120: the penalty is held to
+      // min(mmr - bmr, bmr) = min(130, 120) = 120, so a partial liquidation can always pay it and improve.
+      expect(await currentRatios(f, PRO, ETH_MARKET)).to.deep.equal(PRO_ETH.ratios);
+      expect((await f.engine.marginParams(PRO, ETH_MARKET)).liquidationPenaltyBps).to.equal(120n);
+
+      // Half-way the ratios in force are 550/275/135: min(140, 135) = 135.
+      const start = BigInt((await ethers.provider.getBlock("latest"))!.timestamp);
+      await time.increaseTo(start + RAMP_DURATION / 2n);
+      expect(await currentRatios(f, PRO, ETH_MARKET)).to.deep.equal(ratios(550n, 275n, 135n));
+      expect((await f.engine.marginParams(PRO, ETH_MARKET)).liquidationPenaltyBps).to.equal(135n);
+
+      await time.increaseTo(start + RAMP_DURATION);
+      expect((await f.engine.marginParams(PRO, ETH_MARKET)).liquidationPenaltyBps).to.equal(150n);
+    });
+
+    it("reverts RiskMarketNotInTier for a market the tier does not list", async () => {
+      const f = await networkHelpers.loadFixture(settledFixture);
+      await expect(f.engine.marginParams(EDGE, BTC_MARKET))
+        .to.be.revertedWithCustomError(f.engine, "RiskMarketNotInTier")
+        .withArgs(EDGE, BTC_MARKET);
+    });
+  });
 });
