@@ -26,6 +26,7 @@ const TARGETS: Record<string, { gas: number; budget?: number }> = {
   "clearing.withdraw.withPositions": { gas: 130_000, budget: 192_000 },
   "clearing.liquidate.partial": { gas: 150_000, budget: 228_000 },
   "clearing.liquidate.backstop": { gas: 200_000, budget: 230_000 },
+  "clearing.liquidate.backstop.noDeficit": { gas: 200_000, budget: 211_000 },
   "clearing.liquidate.batch.perAccount": { gas: 70_000, budget: 79_000 },
 };
 
@@ -181,6 +182,7 @@ for (const account of warmUps) await (await d.liquidation.connect(keeper!).liqui
 await setEth("3000");
 const partialTarget = await openLong();
 const backstopTarget = await openLong();
+const takeoverTarget = await openLong();
 const batch = [];
 for (let i = 0; i < 20; i++) batch.push(await openLong());
 const single = await openLong();
@@ -199,6 +201,14 @@ const batchAll = await gasOf(
   "batch of 20",
 );
 gas["clearing.liquidate.batch.perAccount"] = Math.round((batchAll - batchOne) / (batch.length - 1));
+await setEth("2850"); // equity positive but under the backstop margin: a takeover with no deficit
+const takeover = await d.liquidation.preview(takeoverTarget, ETH);
+if (!takeover.backstop || takeover.equity <= 0n)
+  throw new Error("benchmark setup: expected a takeover without a deficit");
+gas["clearing.liquidate.backstop.noDeficit"] = await gasOf(
+  d.liquidation.connect(keeper!).liquidate(takeoverTarget, ETH, 0n),
+  "clearing.liquidate.backstop.noDeficit",
+);
 await setEth("2800"); // negative equity: backstop takeover and the waterfall
 gas["clearing.liquidate.backstop"] = await gasOf(
   d.liquidation.connect(keeper!).liquidate(backstopTarget, ETH, 0n),
