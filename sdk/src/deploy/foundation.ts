@@ -4,6 +4,7 @@ import {
   BackstopPool__factory,
   ClearingHouse__factory,
   CollateralVault__factory,
+  ExecutionEngine__factory,
   LiquidationEngine__factory,
   MockERC20__factory,
   MockV3Aggregator__factory,
@@ -13,6 +14,7 @@ import {
   type BackstopPool,
   type ClearingHouse,
   type CollateralVault,
+  type ExecutionEngine,
   type LiquidationEngine,
   type MockERC20,
   type MockV3Aggregator,
@@ -52,6 +54,8 @@ export interface FoundationDeployment {
   risk: RiskEngine;
   clearing: ClearingHouse;
   liquidation: LiquidationEngine;
+  /** Signed orders and their matched settlement (the EXECUTOR of the clearing house). */
+  execution: ExecutionEngine;
   /** Each tier's backstop pool, by tier id. */
   pools: Record<number, BackstopPool>;
   tokens: Record<string, DeployedToken>;
@@ -65,6 +69,7 @@ export interface FoundationDeployment {
     risk: string;
     clearing: string;
     liquidation: string;
+    execution: string;
     pools: Record<number, string>;
     tokens: Record<string, string>;
     feeds: Record<string, { primary: string; secondary?: string }>;
@@ -119,7 +124,15 @@ export async function deployFoundation(
     await risk.getAddress(),
   );
   await liquidation.waitForDeployment();
-  progress("deployed AccessManager, CollateralVault, OracleRouter, RiskEngine, ClearingHouse and LiquidationEngine");
+  const execution = await new ExecutionEngine__factory(deployer).deploy(
+    await clearing.getAddress(),
+    await oracle.getAddress(),
+    await risk.getAddress(),
+  );
+  await execution.waitForDeployment();
+  progress(
+    "deployed AccessManager, CollateralVault, OracleRouter, RiskEngine, ClearingHouse, LiquidationEngine and ExecutionEngine",
+  );
 
   await wireRoles(manager, { vault, oracle, risk, clearing });
   // The clearing house is the vault's registered controller: the only mover of ledger balances besides
@@ -129,6 +142,8 @@ export async function deployFoundation(
   // It holds the LIQUIDATOR role and is also registered, so its hook calls skip the AccessManager round trip.
   await (await manager.grantRole(Role.LIQUIDATOR, await liquidation.getAddress(), 0)).wait();
   await (await clearing.setLiquidator(await liquidation.getAddress(), true)).wait();
+  // The execution engine applies matched fills (EXECUTOR).
+  await (await manager.grantRole(Role.EXECUTOR, await execution.getAddress(), 0)).wait();
   progress("mapped every restricted function to its role");
 
   const tokens: Record<string, DeployedToken> = {};
@@ -264,6 +279,7 @@ export async function deployFoundation(
     risk,
     clearing,
     liquidation,
+    execution,
     pools,
     tokens,
     assets,
@@ -275,6 +291,7 @@ export async function deployFoundation(
       risk: await risk.getAddress(),
       clearing: await clearing.getAddress(),
       liquidation: await liquidation.getAddress(),
+      execution: await execution.getAddress(),
       pools: Object.fromEntries(
         await Promise.all(Object.entries(pools).map(async ([t, p]) => [Number(t), await p.getAddress()] as const)),
       ),
