@@ -21,10 +21,12 @@ contract ExecutionEngine is IExecutionEngine, EIP712, ReentrancyGuardTransient {
     using SafeCast for uint256;
 
     /// @notice The EIP-712 type of {IExecutionEngine-Order} (the account as its uint256 bucket id).
-    bytes32 public constant ORDER_TYPEHASH =
-        keccak256(
-            "Order(uint256 account,uint16 market,int256 size,uint256 limitPrice,bool reduceOnly,uint64 expiry,uint256 nonce)"
-        );
+    bytes32 public constant ORDER_TYPEHASH = keccak256(
+        abi.encodePacked(
+            "Order(uint256 account,uint16 market,int256 size,uint256 limitPrice,bool reduceOnly,",
+            "uint64 expiry,uint256 nonce)"
+        )
+    );
 
     uint256 private constant WAD = 1e18;
     uint256 private constant BPS = 10_000;
