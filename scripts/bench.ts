@@ -11,6 +11,7 @@ import { parseUnits, type ContractTransactionResponse } from "ethers";
 
 import { deployLocalFoundation } from "../deploy/local.js";
 import { accountBucket } from "../sdk/src/client/buckets.js";
+import { orderDomain, signOrder } from "../sdk/src/execution/orders.js";
 import { printGasTrace } from "./lib/gasTrace.js";
 
 /**
@@ -54,6 +55,7 @@ for (const [name, c] of Object.entries({
   risk: d.risk,
   clearing: d.clearing,
   liquidation: d.liquidation,
+  execution: d.execution,
   manager: d.manager,
 })) {
   labels.set((await c.getAddress()).toLowerCase(), name);
@@ -214,6 +216,30 @@ gas["clearing.liquidate.backstop"] = await gasOf(
   d.liquidation.connect(keeper!).liquidate(backstopTarget, ETH, 0n),
   "clearing.liquidate.backstop",
 );
+
+// Execution (issue #4, in progress; reported without a target yet): two signed orders settled by a third
+// party, both accounts already holding a position in the market (an increase for both).
+{
+  const domain = orderDomain((await ethers.provider.getNetwork()).chainId, await d.execution.getAddress());
+  await setEth("3000");
+  const now = BigInt((await ethers.provider.getBlock("latest"))!.timestamp);
+  const order = (account: bigint, size: bigint, limit: string, nonce: bigint) => ({
+    account,
+    market: ETH,
+    size,
+    limitPrice: parseUnits(limit, 18),
+    reduceOnly: false,
+    expiry: now + 3_600n,
+    nonce,
+  });
+  const sell = await signOrder(maker!, domain, order(makerAccount, -parseUnits("10", 18), "3000", 1n));
+  const buy = await signOrder(trader!, domain, order(traderAccount, parseUnits("10", 18), "3001", 1n));
+  await (await d.execution.connect(keeper!).settleMatch(sell, buy, parseUnits("1", 18))).wait();
+  gas["execution.settleMatch"] = await gasOf(
+    d.execution.connect(keeper!).settleMatch(sell, buy, parseUnits("1", 18)),
+    "execution.settleMatch",
+  );
+}
 
 const reportPath = path.resolve("reports", "gas.json");
 mkdirSync(path.dirname(reportPath), { recursive: true });

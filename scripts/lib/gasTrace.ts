@@ -73,8 +73,11 @@ export async function printGasTrace(
       stack.push(name);
       continue; // the call's own cost is charged to the callee's frame via its steps
     }
-    current.self += step.gasCost;
-    dump.push([stack[stack.length - 1]!, step.pc, step.gasCost]);
+    // A call that enters no frame (a precompile, or an account without code) costs what it took from the
+    // caller's gas; its reported cost may include the gas it was offered.
+    const cost = CALLS.has(step.op) && next !== undefined ? step.gas - next.gas : step.gasCost;
+    current.self += cost;
+    dump.push([stack[stack.length - 1]!, step.pc, cost]);
     if (next !== undefined && next.depth < step.depth) stack.pop();
   }
   const dumpDir = process.env.STRATA_GAS_TRACE_DUMP;
