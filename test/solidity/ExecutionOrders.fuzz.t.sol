@@ -16,8 +16,12 @@ contract ExecutionOrdersFuzzTest is TestBase {
     bytes32 internal constant DOMAIN_TYPEHASH = keccak256(
         "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
     );
+    /// @dev The documented type string, written out in two parts (line length).
     bytes32 internal constant ORDER_TYPEHASH = keccak256(
-        "Order(uint256 account,uint16 market,int256 size,uint256 limitPrice,bool reduceOnly,uint64 expiry,uint256 nonce)"
+        abi.encodePacked(
+            "Order(uint256 account,uint16 market,int256 size,uint256 limitPrice,bool reduceOnly,",
+            "uint64 expiry,uint256 nonce)"
+        )
     );
 
     ExecutionEngine internal engine;
