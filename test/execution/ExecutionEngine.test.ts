@@ -5,6 +5,7 @@ import { accountBucket, insuranceBucket } from "../../sdk/src/client/buckets.js"
 import { orderDigest, orderDomain, signOrder, type Order, type SignedOrder } from "../../sdk/src/execution/orders.js";
 import { BTC, CORE, ETH, ETH_KEY, PRIMARY_MAX_AGE, PRO, WAD, mulDiv, usdc, w } from "../clearing/clearingFixture.js";
 import { connectChain, deployLocalFoundation } from "../helpers/foundation.js";
+import { MockERC1271Wallet__factory } from "../../types/index.js";
 
 const chain = await connectChain();
 const { ethers, networkHelpers } = chain;
@@ -431,6 +432,36 @@ describe("ExecutionEngine", () => {
   // ================================================================ signatures
 
   describe("signatures", () => {
+    it("an EIP-1271 smart wallet owning the account signs through isValidSignature; another key's signature for it reverts", async () => {
+      const f = await networkHelpers.loadFixture(engineFixture);
+      // The wallet belongs to `stranger`; its account in pro is funded by `stranger` (deposits credit any bucket).
+      const wallet = await new MockERC1271Wallet__factory(f.stranger).deploy(f.stranger.address);
+      const walletAddress = await wallet.getAddress();
+      const walletAccount = accountBucket(walletAddress, PRO, 0n);
+      const amount = usdc("100000");
+      await (await f.usdcToken.mock!.mint(f.stranger.address, amount)).wait();
+      await (await f.usdcToken.mock!.connect(f.stranger).approve(await f.d.vault.getAddress(), amount)).wait();
+      await (await f.d.vault.connect(f.stranger).deposit(f.usdcToken.address, amount, walletAccount)).wait();
+
+      const mo = f.order(walletAccount, -WAD, w("3000"));
+      const to = f.order(f.takerAccount, WAD, w("3000"));
+      const [md, td] = [f.digest(mo), f.digest(to)];
+      const t = await f.sign(f.taker, to);
+      // Signed by a key that is not the wallet's owner, presented as the wallet's signature: refused.
+      const forged = { ...(await f.sign(f.maker, mo)), signer: walletAddress };
+      const before = await snapshot(f, [walletAccount, f.takerAccount], [md, td]);
+      await expect(f.settle(forged, t, WAD))
+        .to.be.revertedWithCustomError(f.d.execution, "ExecutionInvalidSignature")
+        .withArgs(md, walletAddress);
+      expect(await snapshot(f, [walletAccount, f.takerAccount], [md, td])).to.deep.equal(before);
+
+      // Signed by the wallet's owner key: the wallet validates it (EIP-1271) and the order fills.
+      const valid = { ...(await f.sign(f.stranger, mo)), signer: walletAddress };
+      await expect(f.settle(valid, t, WAD)).to.emit(f.d.execution, "OrdersMatched");
+      expect(await ethSize(f, walletAccount)).to.equal(-WAD);
+      expect(await f.d.execution.filled(md)).to.equal(WAD);
+    });
+
     it("a signature for another chain id or another verifying contract reverts ExecutionInvalidSignature(digest, signer)", async () => {
       const f = await networkHelpers.loadFixture(engineFixture);
       const mo = f.order(f.makerAccount, -4n * WAD, w("3000"));
