@@ -28,6 +28,19 @@ contract ExecutionEngine is IExecutionEngine, EIP712, ReentrancyGuardTransient {
         )
     );
 
+    /// @dev Two validated, crossing orders and the fill between them.
+    struct Match {
+        bytes32 makerDigest;
+        bytes32 takerDigest;
+        uint8 tier;
+        uint16 market;
+        uint256 price;
+        int256 takerSize;
+        int256 takerPosition;
+        int256 makerPosition;
+        bool onlyReduces;
+    }
+
     uint256 private constant WAD = 1e18;
     uint256 private constant BPS = 10_000;
 
@@ -50,45 +63,26 @@ contract ExecutionEngine is IExecutionEngine, EIP712, ReentrancyGuardTransient {
     /// @inheritdoc IExecutionEngine
     function settleMatch(SignedOrder calldata maker, SignedOrder calldata taker, uint256 size) external nonReentrant {
         if (size == 0) revert ExecutionZeroSize();
-        bytes32 makerDigest = _validate(maker);
-        bytes32 takerDigest = _validate(taker);
-        Order calldata m = maker.order;
-        Order calldata t = taker.order;
-        uint8 tier = m.account.tier();
-        if (m.market != t.market || tier != t.account.tier() || (m.size > 0) == (t.size > 0)) {
-            revert ExecutionOrdersMismatch(makerDigest, takerDigest);
-        }
-        if (m.account.owner() == t.account.owner()) revert ExecutionSelfTrade(m.account.owner());
-        // At the maker's price, which the taker's limit must reach.
-        uint256 price = m.limitPrice;
-        bool takerBuys = t.size > 0;
-        if (takerBuys ? t.limitPrice < price : t.limitPrice > price) {
-            revert ExecutionOrdersDoNotCross(price, t.limitPrice);
-        }
+        Match memory x = _match(maker, taker, size);
 
-        _fill(makerDigest, m, size);
-        _fill(takerDigest, t, size);
-        int256 takerSize = takerBuys ? size.toInt256() : -size.toInt256();
-        bool makerReduces = _reduces(makerDigest, m, -takerSize);
-        bool takerReduces = _reduces(takerDigest, t, takerSize);
-
-        IRiskEngine.MarketRisk memory risk = RISK.marketRisk(tier, m.market);
-        if (risk.ratios.imr == 0) revert IRiskEngine.RiskMarketNotInTier(tier, m.market);
+        IRiskEngine.MarketRisk memory risk = RISK.marketRisk(x.tier, x.market);
+        if (risk.ratios.imr == 0) revert IRiskEngine.RiskMarketNotInTier(x.tier, x.market);
+        _requireOpenInterest(x, risk.oiCap);
         // Risk-increasing trades need a good price; trades that only reduce execute on any available one.
-        _requireInBand(m.market, price, risk.priceBandBps, !(makerReduces && takerReduces));
+        _requireInBand(x.market, x.price, risk.priceBandBps, !x.onlyReduces);
 
         // Rounding: down for the notional, up for the fees owed to the protocol.
-        uint256 notional = Math.mulDiv(size, price, WAD);
+        uint256 notional = Math.mulDiv(size, x.price, WAD);
         uint256 makerFee = Math.mulDiv(notional, risk.makerFeeBps, BPS, Math.Rounding.Ceil);
         uint256 takerFee = Math.mulDiv(notional, risk.takerFeeBps, BPS, Math.Rounding.Ceil);
-        emit OrdersMatched(makerDigest, takerDigest, msg.sender, takerSize, price, makerFee, takerFee);
+        emit OrdersMatched(x.makerDigest, x.takerDigest, msg.sender, x.takerSize, x.price, makerFee, takerFee);
         CLEARING.applyFill(
             IClearingHouse.Fill({
-                taker: t.account,
-                maker: m.account,
-                market: m.market,
-                size: takerSize,
-                price: price,
+                taker: taker.order.account,
+                maker: maker.order.account,
+                market: x.market,
+                size: x.takerSize,
+                price: x.price,
                 takerFee: takerFee,
                 makerFee: makerFee
             })
@@ -177,6 +171,40 @@ contract ExecutionEngine is IExecutionEngine, EIP712, ReentrancyGuardTransient {
         }
     }
 
+    /// @dev Validates both orders, that they cross in one tier and market between two owners, records `size`
+    /// filled on each, and checks reduce-only sides against the positions before the fill.
+    function _match(
+        SignedOrder calldata maker,
+        SignedOrder calldata taker,
+        uint256 size
+    ) private returns (Match memory x) {
+        x.makerDigest = _validate(maker);
+        x.takerDigest = _validate(taker);
+        Order calldata m = maker.order;
+        Order calldata t = taker.order;
+        x.tier = m.account.tier();
+        x.market = m.market;
+        if (t.market != x.market || t.account.tier() != x.tier || (m.size > 0) == (t.size > 0)) {
+            revert ExecutionOrdersMismatch(x.makerDigest, x.takerDigest);
+        }
+        if (m.account.owner() == t.account.owner()) revert ExecutionSelfTrade(m.account.owner());
+        // At the maker's price, which the taker's limit must reach.
+        x.price = m.limitPrice;
+        bool takerBuys = t.size > 0;
+        if (takerBuys ? t.limitPrice < x.price : t.limitPrice > x.price) {
+            revert ExecutionOrdersDoNotCross(x.price, t.limitPrice);
+        }
+
+        _fill(x.makerDigest, m, size);
+        _fill(x.takerDigest, t, size);
+        x.takerSize = takerBuys ? size.toInt256() : -size.toInt256();
+        bool makerReduces;
+        bool takerReduces;
+        (makerReduces, x.makerPosition) = _reduces(x.makerDigest, m, -x.takerSize);
+        (takerReduces, x.takerPosition) = _reduces(x.takerDigest, t, x.takerSize);
+        x.onlyReduces = makerReduces && takerReduces;
+    }
+
     /// @dev Records `size` more of the order filled; never beyond its size.
     function _fill(bytes32 digest, Order calldata o, uint256 size) private {
         uint256 done = _filled[digest];
@@ -188,10 +216,30 @@ contract ExecutionEngine is IExecutionEngine, EIP712, ReentrancyGuardTransient {
 
     /// @dev Whether a fill of signed `fill` only reduces the order's account position (never opens, increases
     /// or flips it). A reduce-only order that would not reduce is refused.
-    function _reduces(bytes32 digest, Order calldata o, int256 fill) private view returns (bool reduces) {
-        int256 position = CLEARING.position(o.account, o.market).size;
+    function _reduces(
+        bytes32 digest,
+        Order calldata o,
+        int256 fill
+    ) private view returns (bool reduces, int256 position) {
+        position = CLEARING.position(o.account, o.market).size;
         reduces = position != 0 && (position > 0) != (fill > 0) && SignedMath.abs(fill) <= SignedMath.abs(position);
         if (o.reduceOnly && !reduces) revert ExecutionNotReducing(digest, position, fill);
+    }
+
+    /// @dev A fill that raises the tier's open interest (Σ long sizes) may not take it above `cap`; a fill that
+    /// keeps or lowers it always passes (exits are never blocked by the cap).
+    function _requireOpenInterest(Match memory x, uint256 cap) private view {
+        int256 rise = _longs(x.takerPosition + x.takerSize) -
+            _longs(x.takerPosition) +
+            _longs(x.makerPosition - x.takerSize) -
+            _longs(x.makerPosition);
+        if (rise <= 0) return;
+        uint256 openInterest = CLEARING.openInterest(x.tier, x.market) + uint256(rise);
+        if (openInterest > cap) revert ExecutionOpenInterestCap(x.tier, x.market, openInterest, cap);
+    }
+
+    function _longs(int256 size) private pure returns (int256) {
+        return size > 0 ? size : int256(0);
     }
 
     /// @dev `price` must lie within `bandBps` of the oracle's mid price: the strict read when `strict`, otherwise

@@ -68,6 +68,8 @@ interface IExecutionEngine {
     error ExecutionPriceOutsideBand(uint256 price, uint256 oraclePrice, uint256 bandBps);
     /// @notice Only the owner of the order's account or one of its operators may cancel it.
     error ExecutionUnauthorizedCancel(bytes32 digest, address caller);
+    /// @notice The fill would raise the tier's open interest in the market to `openInterest`, above `cap`.
+    error ExecutionOpenInterestCap(uint8 tier, uint16 market, uint256 openInterest, uint256 cap);
     /// @notice A minimum nonce can only rise.
     error ExecutionNonceNotIncreasing(uint256 current, uint256 requested);
 
@@ -94,8 +96,9 @@ interface IExecutionEngine {
 
     /// @notice Settles `size` (absolute, base WAD) between a resting `maker` order and a crossing `taker` order
     /// of the same tier and market, at the maker's limit price. Anyone may call. The price must lie within the
-    /// tier's band around the oracle price (the strict oracle read unless both sides only reduce); each side
-    /// pays its fee on the notional (rounded up); the clearing house then applies the fill and checks IM
+    /// tier's band around the oracle price (the strict oracle read unless both sides only reduce); a fill that
+    /// raises the tier's open interest (Σ long sizes) may not take it above the market's cap in the tier; each
+    /// side pays its fee on the notional (rounded up); the clearing house then applies the fill and checks IM
     /// for each side whose risk grows.
     function settleMatch(SignedOrder calldata maker, SignedOrder calldata taker, uint256 size) external;
 

@@ -835,6 +835,53 @@ describe("ExecutionEngine", () => {
 
   // ================================================================ margin
 
+  describe("open-interest cap", () => {
+    /** Two well-funded pro accounts; the taker buys the tier's whole ETH cap (20,000 ETH) from the maker. */
+    async function atCapFixture() {
+      const f = await engineFixture();
+      const cap = f.risk.oiCap;
+      expect(cap).to.equal(20_000n * WAD);
+      const [big1, big2, third] = await Promise.all([
+        f.fund(f.maker, PRO, usdc("6000000"), 7n),
+        f.fund(f.taker, PRO, usdc("6000000"), 7n),
+        f.fund(f.stranger, PRO, usdc("100000")),
+      ]);
+      const m = await f.sign(f.maker, f.order(big1, -cap, w("3000")));
+      const t = await f.sign(f.taker, f.order(big2, cap, w("3000")));
+      await (await f.settle(m, t, cap)).wait();
+      return { ...f, cap, big1, big2, third };
+    }
+
+    it("a fill may take the tier's open interest exactly to the cap; one wei more reverts ExecutionOpenInterestCap", async () => {
+      const f = await networkHelpers.loadFixture(atCapFixture);
+      expect(await f.d.clearing.openInterest(PRO, ETH)).to.equal(f.cap);
+      const mo = f.order(f.makerAccount, -WAD, w("3000"));
+      const to = f.order(f.third, WAD, w("3000"));
+      const [md, td] = [f.digest(mo), f.digest(to)];
+      const [m, t] = [await f.sign(f.maker, mo), await f.sign(f.stranger, to)];
+      const before = await snapshot(f, [f.makerAccount, f.third], [md, td]);
+      await expect(f.settle(m, t, 1n))
+        .to.be.revertedWithCustomError(f.d.execution, "ExecutionOpenInterestCap")
+        .withArgs(PRO, ETH, f.cap + 1n, f.cap);
+      expect(await snapshot(f, [f.makerAccount, f.third], [md, td])).to.deep.equal(before);
+      expect(await f.d.clearing.openInterest(PRO, ETH)).to.equal(f.cap);
+    });
+
+    it("at the cap, fills that lower or keep the open interest still execute", async () => {
+      const f = await networkHelpers.loadFixture(atCapFixture);
+      // The long sells 1 ETH to a new buyer: one long shrinks, one opens — open interest unchanged.
+      const sell = await f.sign(f.taker, f.order(f.big2, -WAD, w("3000")));
+      const buy = await f.sign(f.stranger, f.order(f.third, WAD, w("3000")));
+      await (await f.settle(sell, buy, WAD)).wait();
+      expect(await f.d.clearing.openInterest(PRO, ETH)).to.equal(f.cap);
+      // The short buys 2 ETH back from the long: both reduce — open interest falls.
+      const cover = await f.sign(f.maker, f.order(f.big1, 2n * WAD, w("3000"), { reduceOnly: true }));
+      const close = await f.sign(f.taker, f.order(f.big2, -2n * WAD, w("3000"), { reduceOnly: true }));
+      await (await f.settle(cover, close, 2n * WAD)).wait();
+      expect(await f.d.clearing.openInterest(PRO, ETH)).to.equal(f.cap - 2n * WAD);
+    });
+  });
+
   describe("margin", () => {
     for (const side of ["maker", "taker"] as const) {
       it(`a risk-increasing fill that breaks the ${side}'s IM reverts ClearingInsufficientMargin(account, equity, im); nothing changes`, async () => {
