@@ -229,10 +229,11 @@ contract ExecutionEngine is IExecutionEngine, EIP712, ReentrancyGuardTransient {
     /// @dev A fill that raises the tier's open interest (Σ long sizes) may not take it above `cap`; a fill that
     /// keeps or lowers it always passes (exits are never blocked by the cap).
     function _requireOpenInterest(Match memory x, uint256 cap) private view {
-        int256 rise = _longs(x.takerPosition + x.takerSize) -
-            _longs(x.takerPosition) +
-            _longs(x.makerPosition - x.takerSize) -
-            _longs(x.makerPosition);
+        int256 rise =
+            _longs(x.takerPosition + x.takerSize) -
+                _longs(x.takerPosition) +
+                _longs(x.makerPosition - x.takerSize) -
+                _longs(x.makerPosition);
         if (rise <= 0) return;
         uint256 openInterest = CLEARING.openInterest(x.tier, x.market) + uint256(rise);
         if (openInterest > cap) revert ExecutionOpenInterestCap(x.tier, x.market, openInterest, cap);
