@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BUSL-1.1
 pragma solidity 0.8.28;
 
+import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManaged.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
@@ -16,8 +17,9 @@ import {BucketId} from "../libraries/BucketId.sol";
 
 /// @title ExecutionEngine
 /// @notice Signed orders and their matched settlement. See {IExecutionEngine}.
-/// @dev Holds the EXECUTOR role on the clearing house; holds no funds.
-contract ExecutionEngine is IExecutionEngine, EIP712, ReentrancyGuardTransient {
+/// @dev Holds the EXECUTOR role on the clearing house; holds no funds. Roles: GUARDIAN pauses risk-increasing
+/// trades, ADMIN resumes them.
+contract ExecutionEngine is IExecutionEngine, AccessManaged, EIP712, ReentrancyGuardTransient {
     using SafeCast for uint256;
 
     /// @notice The EIP-712 type of {IExecutionEngine-Order} (the account as its uint256 bucket id).
@@ -51,8 +53,14 @@ contract ExecutionEngine is IExecutionEngine, EIP712, ReentrancyGuardTransient {
     mapping(bytes32 digest => uint256) private _filled;
     mapping(bytes32 digest => bool) private _cancelled;
     mapping(address owner => uint256) private _minNonce;
+    bool private _riskIncreasePaused;
 
-    constructor(IClearingHouse clearing, IOracleRouter oracle, IRiskEngine risk) EIP712("Strata Execution", "1") {
+    constructor(
+        address authority,
+        IClearingHouse clearing,
+        IOracleRouter oracle,
+        IRiskEngine risk
+    ) AccessManaged(authority) EIP712("Strata Execution", "1") {
         CLEARING = clearing;
         ORACLE = oracle;
         RISK = risk;
@@ -64,6 +72,7 @@ contract ExecutionEngine is IExecutionEngine, EIP712, ReentrancyGuardTransient {
     function settleMatch(SignedOrder calldata maker, SignedOrder calldata taker, uint256 size) external nonReentrant {
         if (size == 0) revert ExecutionZeroSize();
         Match memory x = _match(maker, taker, size);
+        if (_riskIncreasePaused && !x.onlyReduces) revert ExecutionRiskIncreasePaused();
 
         IRiskEngine.MarketRisk memory risk = RISK.marketRisk(x.tier, x.market);
         if (risk.ratios.imr == 0) revert IRiskEngine.RiskMarketNotInTier(x.tier, x.market);
@@ -87,6 +96,20 @@ contract ExecutionEngine is IExecutionEngine, EIP712, ReentrancyGuardTransient {
                 makerFee: makerFee
             })
         );
+    }
+
+    // ================================================================ governance
+
+    /// @inheritdoc IExecutionEngine
+    function pauseRiskIncrease() external restricted {
+        _riskIncreasePaused = true;
+        emit RiskIncreasePausedSet(true);
+    }
+
+    /// @inheritdoc IExecutionEngine
+    function unpauseRiskIncrease() external restricted {
+        _riskIncreasePaused = false;
+        emit RiskIncreasePausedSet(false);
     }
 
     // ================================================================ cancellation
@@ -130,6 +153,11 @@ contract ExecutionEngine is IExecutionEngine, EIP712, ReentrancyGuardTransient {
     /// @inheritdoc IExecutionEngine
     function minNonce(address owner) external view returns (uint256) {
         return _minNonce[owner];
+    }
+
+    /// @inheritdoc IExecutionEngine
+    function riskIncreasePaused() external view returns (bool) {
+        return _riskIncreasePaused;
     }
 
     // ================================================================ internals

@@ -70,6 +70,8 @@ interface IExecutionEngine {
     error ExecutionUnauthorizedCancel(bytes32 digest, address caller);
     /// @notice The fill would raise the tier's open interest in the market to `openInterest`, above `cap`.
     error ExecutionOpenInterestCap(uint8 tier, uint16 market, uint256 openInterest, uint256 cap);
+    /// @notice Risk-increasing trades are paused (GUARDIAN); only trades whose both sides reduce execute.
+    error ExecutionRiskIncreasePaused();
     /// @notice A minimum nonce can only rise.
     error ExecutionNonceNotIncreasing(uint256 current, uint256 requested);
 
@@ -91,16 +93,26 @@ interface IExecutionEngine {
     event OrderCancelled(bytes32 indexed digest, address indexed caller);
     /// @notice Every order of `owner` with a nonce below `minNonce` is cancelled.
     event MinNonceSet(address indexed owner, uint256 minNonce);
+    /// @notice Risk-increasing trades were paused (true) or resumed (false).
+    event RiskIncreasePausedSet(bool paused);
 
     // ---------------------------------------------------------------- entry points
 
     /// @notice Settles `size` (absolute, base WAD) between a resting `maker` order and a crossing `taker` order
     /// of the same tier and market, at the maker's limit price. Anyone may call. The price must lie within the
-    /// tier's band around the oracle price (the strict oracle read unless both sides only reduce); a fill that
+    /// tier's band around the oracle price (the strict oracle read unless both sides only reduce; while
+    /// risk-increasing trades are paused, only such trades execute); a fill that
     /// raises the tier's open interest (Σ long sizes) may not take it above the market's cap in the tier; each
     /// side pays its fee on the notional (rounded up); the clearing house then applies the fill and checks IM
     /// for each side whose risk grows.
     function settleMatch(SignedOrder calldata maker, SignedOrder calldata taker, uint256 size) external;
+
+    /// @notice Pauses risk-increasing trades at once (GUARDIAN). Trades whose both sides only reduce always
+    /// execute: a pause never traps a position (DESIGN §6.7).
+    function pauseRiskIncrease() external;
+
+    /// @notice Resumes risk-increasing trades (ADMIN).
+    function unpauseRiskIncrease() external;
 
     /// @notice Cancels `order` (its account's owner or an operator).
     function cancel(Order calldata order) external;
@@ -121,4 +133,7 @@ interface IExecutionEngine {
 
     /// @notice `owner`'s minimum nonce: its orders below it are cancelled.
     function minNonce(address owner) external view returns (uint256);
+
+    /// @notice Whether risk-increasing trades are paused.
+    function riskIncreasePaused() external view returns (bool);
 }

@@ -86,6 +86,7 @@ async function engineFixture() {
 
   return {
     ...f,
+    risk_: f.risk,
     maker,
     taker,
     matcher,
@@ -879,6 +880,84 @@ describe("ExecutionEngine", () => {
       const close = await f.sign(f.taker, f.order(f.big2, -2n * WAD, w("3000"), { reduceOnly: true }));
       await (await f.settle(cover, close, 2n * WAD)).wait();
       expect(await f.d.clearing.openInterest(PRO, ETH)).to.equal(f.cap - 2n * WAD);
+    });
+  });
+
+  describe("pause of risk-increasing trades (GUARDIAN)", () => {
+    it("only GUARDIAN pauses and only ADMIN resumes; others get AccessManagedUnauthorized(caller)", async () => {
+      const f = await networkHelpers.loadFixture(engineFixture);
+      for (const caller of [f.stranger, f.deployer, f.risk_]) {
+        await expect(f.d.execution.connect(caller).pauseRiskIncrease())
+          .to.be.revertedWithCustomError(f.d.execution, "AccessManagedUnauthorized")
+          .withArgs(caller.address);
+      }
+      await expect(f.d.execution.connect(f.guardian).pauseRiskIncrease())
+        .to.emit(f.d.execution, "RiskIncreasePausedSet")
+        .withArgs(true);
+      expect(await f.d.execution.riskIncreasePaused()).to.equal(true);
+      for (const caller of [f.stranger, f.guardian]) {
+        await expect(f.d.execution.connect(caller).unpauseRiskIncrease())
+          .to.be.revertedWithCustomError(f.d.execution, "AccessManagedUnauthorized")
+          .withArgs(caller.address);
+      }
+      await expect(f.d.execution.connect(f.deployer).unpauseRiskIncrease())
+        .to.emit(f.d.execution, "RiskIncreasePausedSet")
+        .withArgs(false);
+      expect(await f.d.execution.riskIncreasePaused()).to.equal(false);
+    });
+
+    it("while paused, a trade with a risk-increasing side reverts ExecutionRiskIncreasePaused; one whose both sides reduce executes", async () => {
+      const f = await networkHelpers.loadFixture(positionsFixture); // maker long 2, taker short 2
+      await (await f.d.execution.connect(f.guardian).pauseRiskIncrease()).wait();
+
+      // Both sides increasing (the long buys more from the short), and one side reducing while the other
+      // opens (the long sells 1 to a new buyer): refused, nothing changes.
+      const buyer = await f.fund(f.stranger, PRO, usdc("100000"));
+      const cases = [
+        {
+          m: f.order(f.makerAccount, 3n * WAD, w("3000")),
+          t: f.order(f.takerAccount, -3n * WAD, w("3000")),
+          taker: f.taker,
+        },
+        { m: f.order(f.makerAccount, -WAD, w("3000")), t: f.order(buyer, WAD, w("3000")), taker: f.stranger },
+      ];
+      for (const c of cases) {
+        const [md, td] = [f.digest(c.m), f.digest(c.t)];
+        const accounts = [f.makerAccount, f.takerAccount, buyer];
+        const before = await snapshot(f, accounts, [md, td]);
+        const [m, t] = [await f.sign(f.maker, c.m), await f.sign(c.taker, c.t)];
+        await expect(f.settle(m, t, WAD)).to.be.revertedWithCustomError(f.d.execution, "ExecutionRiskIncreasePaused");
+        expect(await snapshot(f, accounts, [md, td])).to.deep.equal(before);
+      }
+
+      // Both reduce: the long sells 1 to the short.
+      const m = await f.sign(f.maker, f.order(f.makerAccount, -WAD, w("3000"), { reduceOnly: true }));
+      const t = await f.sign(f.taker, f.order(f.takerAccount, WAD, w("3000"), { reduceOnly: true }));
+      await expect(f.settle(m, t, WAD)).to.emit(f.d.execution, "OrdersMatched");
+      expect([await ethSize(f, f.makerAccount), await ethSize(f, f.takerAccount)]).to.deep.equal([WAD, -WAD]);
+    });
+
+    it("a trade whose both sides reduce executes while the ETH circuit breaker is tripped (the strict read refuses)", async () => {
+      const f = await networkHelpers.loadFixture(positionsFixture);
+      // A jump far beyond the breaker's threshold on both feeds, persisted by poke.
+      await f.setPrices("3900");
+      await (await f.d.oracle.poke(ETH_KEY)).wait();
+      await expect(f.d.oracle.getPrice(ETH_KEY)).to.be.revertedWithCustomError(
+        f.d.oracle,
+        "OracleCircuitBreakerActive",
+      );
+      // A risk-increasing trade is refused by the strict read.
+      const mo = f.order(f.makerAccount, WAD, w("3900"));
+      const to = f.order(f.takerAccount, -WAD, w("3900"));
+      await expect(f.settle(await f.sign(f.maker, mo), await f.sign(f.taker, to), WAD)).to.be.revertedWithCustomError(
+        f.d.oracle,
+        "OracleCircuitBreakerActive",
+      );
+      // Both reduce: executes at a price inside the band around the (liquidation read's) mid.
+      const m = await f.sign(f.maker, f.order(f.makerAccount, -WAD, w("3900"), { reduceOnly: true }));
+      const t = await f.sign(f.taker, f.order(f.takerAccount, WAD, w("3900"), { reduceOnly: true }));
+      await expect(f.settle(m, t, WAD)).to.emit(f.d.execution, "OrdersMatched");
+      expect([await ethSize(f, f.makerAccount), await ethSize(f, f.takerAccount)]).to.deep.equal([WAD, -WAD]);
     });
   });
 

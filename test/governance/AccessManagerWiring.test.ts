@@ -16,6 +16,7 @@ const PUBLIC_FUNCTIONS: Record<ModuleName, string[]> = {
   oracle: ["poke", "tripBreaker"],
   risk: [],
   clearing: ["setOperator", "withdraw", "settle", "accrueFunding"],
+  execution: ["settleMatch", "cancel", "setMinNonce"],
   pool: ["deposit", "mint", "withdraw", "redeem", "requestRedeem", "transfer", "transferFrom", "approve"],
 };
 /** Inherited from AccessManaged: only the current authority may call it. */
@@ -37,6 +38,7 @@ describe("Governance (AccessManager wiring)", () => {
       oracle: d.oracle,
       risk: d.risk,
       clearing: d.clearing,
+      execution: d.execution,
       pool: d.pools[1]!,
     } as const;
     for (const [name, contract] of Object.entries(modules) as [ModuleName, BaseContract][]) {
@@ -53,13 +55,13 @@ describe("Governance (AccessManager wiring)", () => {
     }
   });
 
-  it("GUARDIAN's only power is to pause: it can never block exits", () => {
+  it("GUARDIAN's only powers are to pause deposits and risk-increasing trades: it can never block exits", () => {
     const guardianFunctions = Object.entries(FUNCTION_ROLES).flatMap(([module, fns]) =>
       Object.entries(fns)
         .filter(([, role]) => role === "GUARDIAN")
         .map(([fn]) => `${module}.${fn}`),
     );
-    expect(guardianFunctions).to.deep.equal(["vault.pauseDeposits"]);
+    expect(guardianFunctions).to.deep.equal(["vault.pauseDeposits", "execution.pauseRiskIncrease"]);
   });
 
   it("role members with an execution delay must schedule, wait, then execute", async () => {

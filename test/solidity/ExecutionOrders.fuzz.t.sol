@@ -29,6 +29,7 @@ contract ExecutionOrdersFuzzTest is TestBase {
     function setUp() public {
         // Hashing reads no other contract: the dependencies are never called here.
         engine = new ExecutionEngine(
+            address(0x1000),
             IClearingHouse(address(0x1001)),
             IOracleRouter(address(0x1002)),
             IRiskEngine(address(0x1003))
@@ -112,6 +113,7 @@ contract ExecutionOrdersFuzzTest is TestBase {
     function testFuzz_DigestBindsChainAndEngine(uint256 account, int256 size, uint256 nonce) public {
         IExecutionEngine.Order memory o = _order(account, 1, size, 3_000e18, false, 1_000, nonce);
         ExecutionEngine other = new ExecutionEngine(
+            address(0x1000),
             IClearingHouse(address(0x1001)),
             IOracleRouter(address(0x1002)),
             IRiskEngine(address(0x1003))

@@ -125,6 +125,7 @@ export async function deployFoundation(
   );
   await liquidation.waitForDeployment();
   const execution = await new ExecutionEngine__factory(deployer).deploy(
+    await manager.getAddress(),
     await clearing.getAddress(),
     await oracle.getAddress(),
     await risk.getAddress(),
@@ -134,7 +135,7 @@ export async function deployFoundation(
     "deployed AccessManager, CollateralVault, OracleRouter, RiskEngine, ClearingHouse, LiquidationEngine and ExecutionEngine",
   );
 
-  await wireRoles(manager, { vault, oracle, risk, clearing });
+  await wireRoles(manager, { vault, oracle, risk, clearing, execution });
   // The clearing house is the vault's registered controller: the only mover of ledger balances besides
   // CONTROLLER role holders named in the config (test accounts).
   await (await vault.setController(await clearing.getAddress(), true)).wait();
@@ -310,7 +311,13 @@ export async function deployFoundation(
 /** Maps each restricted function of each module to its role (FUNCTION_ROLES) and labels the roles. */
 export async function wireRoles(
   manager: StrataAccessManager,
-  modules: { vault: CollateralVault; oracle: OracleRouter; risk: RiskEngine; clearing: ClearingHouse },
+  modules: {
+    vault: CollateralVault;
+    oracle: OracleRouter;
+    risk: RiskEngine;
+    clearing: ClearingHouse;
+    execution: ExecutionEngine;
+  },
 ): Promise<void> {
   for (const [name, label] of Object.entries(ROLE_LABELS) as [RoleName, string][]) {
     if (name !== "ADMIN") await (await manager.labelRole(Role[name], label)).wait();

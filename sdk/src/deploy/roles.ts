@@ -56,6 +56,10 @@ export const FUNCTION_ROLES = {
     transferCollateral: "LIQUIDATOR",
     drawReserve: "LIQUIDATOR",
   },
+  execution: {
+    pauseRiskIncrease: "GUARDIAN",
+    unpauseRiskIncrease: "ADMIN",
+  },
   /** Applied to each tier's BackstopPool. */
   pool: {
     setParams: "RISK",
