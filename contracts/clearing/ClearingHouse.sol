@@ -175,9 +175,12 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
         _cash[BucketIdLib.insurance(f.taker.tier())] += (f.takerFee + f.makerFee).toInt256();
         _emitFill(f, takerRealized, makerRealized);
 
-        // Risk-increasing sides must hold IM at the strict oracle price; reducing sides are never refused.
-        if (takerIncreases) _requireInitialMargin(f.taker, tc, tokens);
-        if (makerIncreases) _requireInitialMargin(f.maker, tc, tokens);
+        // Risk-increasing sides must hold IM at the strict oracle price. Reducing sides are refused for margin
+        // only when they would end in debt (at the liquidation read, which never blocks an exit): a reducing
+        // trade priced against its account could otherwise hand a colluding counterparty more than the account
+        // has, leaving the difference to the waterfall. An account that cannot stay solvent is liquidated.
+        _requireMargin(f.taker, tc, tokens, takerIncreases);
+        _requireMargin(f.maker, tc, tokens, makerIncreases);
     }
 
     // ================================================================ liquidation engine
@@ -542,13 +545,17 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
         _accountMarkets[account] = MarketSet.remove(_accountMarkets[account], market);
     }
 
-    function _requireInitialMargin(
+    /// @dev IM at the strict read for a side whose risk grew; for a reducing side, equity >= 0 at the
+    /// liquidation read.
+    function _requireMargin(
         BucketId account,
         IRiskEngine.TierConfig memory tc,
-        address[] memory tokens
+        address[] memory tokens,
+        bool increases
     ) private view {
-        Health memory h = _health(account, tc, tokens, true);
-        if (h.equity < h.im.toInt256()) revert ClearingInsufficientMargin(account, h.equity, h.im);
+        Health memory h = _health(account, tc, tokens, increases);
+        uint256 requirement = increases ? h.im : 0;
+        if (h.equity < requirement.toInt256()) revert ClearingInsufficientMargin(account, h.equity, requirement);
     }
 
     // ================================================================ funding

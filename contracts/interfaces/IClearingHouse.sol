@@ -193,7 +193,8 @@ interface IClearingHouse {
     // ---------------------------------------------------------------- execution layer
 
     /// @notice Applies a fill (EXECUTOR role). Risk-increasing sides must hold IM afterwards, at the strict
-    /// oracle price; reducing sides are never refused for margin.
+    /// oracle price; reducing sides must keep equity >= 0 (at the liquidation read, so no oracle condition
+    /// blocks an exit), so that no trade leaves bad debt behind.
     function applyFill(Fill calldata fill) external;
 
     // ---------------------------------------------------------------- liquidation engine

@@ -99,16 +99,19 @@ interface IExecutionEngine {
     // ---------------------------------------------------------------- entry points
 
     /// @notice Settles `size` (absolute, base WAD) between a resting `maker` order and a crossing `taker` order
-    /// of the same tier and market, at the maker's limit price. Anyone may call. The price must lie within the
-    /// tier's band around the oracle price (the strict oracle read unless both sides only reduce; while
-    /// risk-increasing trades are paused, only such trades execute); a fill that
-    /// raises the tier's open interest (Σ long sizes) may not take it above the market's cap in the tier; each
-    /// side pays its fee on the notional (rounded up); the clearing house then applies the fill and checks IM
-    /// for each side whose risk grows.
+    /// of the same tier and market, at the maker's limit price. Anyone may call, and the caller assigns the
+    /// roles: a signed limit price is the worst price its signer accepts, and any counterparty may fill it
+    /// there (within the oracle band), so a limit should be set no wider than the slippage one accepts.
+    /// The price must lie within the tier's band around the oracle price (the strict oracle read unless both
+    /// sides only reduce; while risk-increasing trades are paused, only such trades execute); a fill that
+    /// raises the tier's open interest (Σ long sizes) may not take it above the market's cap in the tier;
+    /// each side pays its fee on the notional (rounded up); the clearing house then applies the fill, checks
+    /// IM for each side whose risk grows and refuses a reducing side that would end in debt.
     function settleMatch(SignedOrder calldata maker, SignedOrder calldata taker, uint256 size) external;
 
     /// @notice Pauses risk-increasing trades at once (GUARDIAN). Trades whose both sides only reduce always
-    /// execute: a pause never traps a position (DESIGN §6.7).
+    /// execute; a reduce-only order whose only counterparties would open waits for one that reduces (pool
+    /// trades, the counterparty of last resort, are still to come in issue #4).
     function pauseRiskIncrease() external;
 
     /// @notice Resumes risk-increasing trades (ADMIN).

@@ -962,6 +962,44 @@ describe("ExecutionEngine", () => {
   });
 
   describe("margin", () => {
+    it("a reducing fill that would leave its account in debt reverts ClearingInsufficientMargin(account, equity, 0); a fair one executes", async () => {
+      const f = await networkHelpers.loadFixture(engineFixture);
+      // A: 1,600 USDC, long 10 ETH at 3,000 (against the maker). Then ETH falls to 2,860: A is under MM.
+      const a = await f.fund(f.stranger, PRO, usdc("1600"));
+      const open = [
+        await f.sign(f.maker, f.order(f.makerAccount, -10n * WAD, w("3000"))),
+        await f.sign(f.stranger, f.order(a, 10n * WAD, w("3000"))),
+      ] as const;
+      await (await f.settle(open[0], open[1], 10n * WAD)).wait();
+      await f.setPrices("2860");
+      const h = await f.d.clearing.health(a);
+      expect(h.equity).to.be.greaterThan(0n);
+      expect(h.equity).to.be.lessThan(h.mm);
+
+      // A sells its 10 ETH to a colluder at the band's low edge: A would end at a negative equity, the loss
+      // left to the waterfall. Refused, nothing changes.
+      const mid = (await f.d.oracle.getPriceForLiquidation(ETH_KEY)).price;
+      const edge = mid - (mid * f.risk.priceBandBps) / 10_000n;
+      const colluder = await f.fund(f.taker, PRO, usdc("100000"), 3n);
+      const mo = f.order(a, -10n * WAD, edge, { reduceOnly: true });
+      const to = f.order(colluder, 10n * WAD, edge);
+      const accounts = [a, colluder];
+      const digests = [f.digest(mo), f.digest(to)];
+      const before = await snapshot(f, accounts, digests);
+      const [m, t] = [await f.sign(f.stranger, mo), await f.sign(f.taker, to)];
+      await expect(f.settle(m, t, 10n * WAD))
+        .to.be.revertedWithCustomError(f.d.clearing, "ClearingInsufficientMargin")
+        .withArgs(a, (equity: bigint) => equity < 0n, 0n);
+      expect(await snapshot(f, accounts, digests)).to.deep.equal(before);
+
+      // At the oracle's price the same exit keeps A solvent, and executes.
+      const fairM = await f.sign(f.stranger, f.order(a, -10n * WAD, mid, { reduceOnly: true }));
+      const fairT = await f.sign(f.taker, f.order(colluder, 10n * WAD, mid));
+      await expect(f.settle(fairM, fairT, 10n * WAD)).to.emit(f.d.execution, "OrdersMatched");
+      expect(await ethSize(f, a)).to.equal(0n);
+      expect((await f.d.clearing.health(a)).equity).to.be.greaterThanOrEqual(0n);
+    });
+
     for (const side of ["maker", "taker"] as const) {
       it(`a risk-increasing fill that breaks the ${side}'s IM reverts ClearingInsufficientMargin(account, equity, im); nothing changes`, async () => {
         const f = await networkHelpers.loadFixture(engineFixture);
