@@ -17,6 +17,10 @@ interface Vm {
     function expectRevert(bytes4 revertSelector) external;
 
     function assume(bool condition) external;
+
+    function sign(uint256 privateKey, bytes32 digest) external pure returns (uint8 v, bytes32 r, bytes32 s);
+
+    function addr(uint256 privateKey) external pure returns (address keyAddr);
 }
 
 address constant VM_ADDRESS = address(uint160(uint256(keccak256("hevm cheat code"))));
