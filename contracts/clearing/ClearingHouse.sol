@@ -348,10 +348,7 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
             }
             plan = LiquidationMath.scaled(plan, requested);
         }
-        // Closed in full and nothing else open: the account is flat, nothing left to improve.
-        if (plan.closeSize == SignedMath.abs(size) && h.positions == 1) return plan;
-        (int256 before, int256 after_) = LiquidationMath.excessAfter(h, size, snap.upper, snap.params, plan);
-        if (after_ <= before) revert ILiquidationEngine.LiquidationNotImproved(account, before, after_);
+        LiquidationMath.requireImprovement(account, h, size, snap.upper, snap.params, plan);
     }
 
     /// @dev The pool's account takes over every position of `account` at the conservative marks of the read,

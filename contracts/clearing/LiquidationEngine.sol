@@ -125,9 +125,7 @@ contract LiquidationEngine is ILiquidationEngine, ReentrancyGuardTransient {
         plan = LiquidationMath.plan(h, size, price.lower, price.upper, mp);
         if (plan.mark == 0) revert LiquidationNoPosition(account, market);
         // As the clearing house refuses it: a plan that would not leave the account healthier (§6.4).
-        if (plan.closeSize == SignedMath.abs(size) && h.positions == 1) return plan;
-        (int256 before, int256 after_) = LiquidationMath.excessAfter(h, size, price.upper, mp, plan);
-        if (after_ <= before) revert LiquidationNotImproved(account, before, after_);
+        LiquidationMath.requireImprovement(account, h, size, price.upper, mp, plan);
     }
 
     /// @inheritdoc ILiquidationEngine

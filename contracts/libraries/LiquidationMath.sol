@@ -6,7 +6,9 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {SignedMath} from "@openzeppelin/contracts/utils/math/SignedMath.sol";
 
 import {IClearingHouse} from "../interfaces/IClearingHouse.sol";
+import {ILiquidationEngine} from "../interfaces/ILiquidationEngine.sol";
 import {IRiskEngine} from "../interfaces/IRiskEngine.sol";
+import {BucketId} from "./BucketId.sol";
 import {MarginMath} from "./MarginMath.sol";
 import {PositionMath} from "./PositionMath.sol";
 
@@ -123,6 +125,22 @@ library LiquidationMath {
         uint256 mmAfter = _maintenance(PositionMath.notionalUp(size - p.signedClose, upper), mp);
         before = h.equity - h.mm.toInt256();
         after_ = h.equity - (p.penalty + 1).toInt256() - (h.mm - mmBefore + mmAfter).toInt256();
+    }
+
+    /// @notice Reverts with LiquidationNotImproved unless plan `p` leaves `account` healthier ({excessAfter}) or
+    /// flat (its only position closed in full). The one check the clearing house applies and the liquidation
+    /// engine's preview mirrors.
+    function requireImprovement(
+        BucketId account,
+        IClearingHouse.Health memory h,
+        int256 size,
+        uint256 upper,
+        IRiskEngine.MarginParams memory mp,
+        IClearingHouse.LiquidationPlan memory p
+    ) internal pure {
+        if (p.closeSize == SignedMath.abs(size) && h.positions == 1) return;
+        (int256 before, int256 after_) = excessAfter(h, size, upper, mp, p);
+        if (after_ <= before) revert ILiquidationEngine.LiquidationNotImproved(account, before, after_);
     }
 
     /// @dev The MM requirement of a position of `notional`, as {MarginMath-requirements} computes it.
