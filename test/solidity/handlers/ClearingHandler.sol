@@ -97,8 +97,8 @@ contract ClearingHandler is TestBase {
     uint256 public failOtherTierChanged;
     /// A fill between accounts of two tiers did not revert with ClearingCrossTierFill.
     uint256 public failCrossTierFill;
-    /// A risk-increasing side ended below IM after a fill, or a margin refusal named a side that did not
-    /// increase risk or that reported equity >= requirement.
+    /// A risk-increasing side ended below IM after a fill, or a margin refusal was neither an increasing side
+    /// below its requirement nor a reducing side ending in debt.
     uint256 public failFillMargin;
     /// A fill reducing both sides was refused for anything but a side ending in debt.
     uint256 public failReduceRefused;
@@ -632,8 +632,8 @@ contract ClearingHandler is TestBase {
         if (h.equity < int256(h.im)) ++failFillMargin;
     }
 
-    /// @dev Whether `err` is ClearingInsufficientMargin for a side of `f` whose risk increases, with its
-    /// equity below its requirement. A margin error of any other shape counts as a failure.
+    /// @dev Whether `err` is ClearingInsufficientMargin; counts a failure unless it names a side of `f` whose
+    /// risk increases with equity below its requirement, or a reducing side that would end in debt.
     function _isMarginRefusal(
         bytes memory err,
         FillArgs memory f,
@@ -645,10 +645,15 @@ contract ClearingHandler is TestBase {
             _arguments(err),
             (BucketId, int256, uint256)
         );
+        bool isTaker = BucketId.unwrap(account) == BucketId.unwrap(f.taker);
+        bool isMaker = BucketId.unwrap(account) == BucketId.unwrap(f.maker);
         bool increasingSide =
-            (BucketId.unwrap(account) == BucketId.unwrap(f.taker) && _increases(takerOld, takerOld + f.size)) ||
-                (BucketId.unwrap(account) == BucketId.unwrap(f.maker) && _increases(makerOld, makerOld - f.size));
-        if (!increasingSide || equity >= int256(requirement)) ++failFillMargin;
+            (isTaker && _increases(takerOld, takerOld + f.size)) ||
+                (isMaker && _increases(makerOld, makerOld - f.size));
+        // An increasing side below IM, or a reducing side that would end in debt (requirement 0).
+        bool allowed =
+            increasingSide ? equity < int256(requirement) : (isTaker || isMaker) && requirement == 0 && equity < 0;
+        if (!allowed) ++failFillMargin;
         return true;
     }
 
