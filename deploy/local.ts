@@ -54,6 +54,8 @@ export function localFoundationConfig(
     maxDeviationBps: 200,
     jumpThresholdBps: 2_000,
     breakerCooldownSeconds: 900,
+    // The mock feeds stand for a feed with a 0.1% deviation threshold; the band's base half-width covers it.
+    deviationThresholdBps: 10,
     baseConfidenceBps: 10,
     confidenceBpsPerHour: 50,
     maxConfidenceBps: 2_500,

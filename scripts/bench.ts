@@ -122,6 +122,9 @@ const fill = (size: bigint, takerFee: bigint) =>
     price: parseUnits("3000", 18),
     takerFee,
     makerFee: parseUnits("1", 18),
+    poolFee: 0n,
+    protocolFee: 0n,
+    protocol: 0n,
   });
 await (await fill(parseUnits("1", 18), parseUnits("1.5", 18))).wait();
 await (await d.clearing.settle(makerAccount)).wait(); // the settlement bucket now holds tokens
@@ -168,6 +171,9 @@ const openLong = async () => {
       price: parseUnits("3000", 18),
       takerFee: parseUnits("90", 18),
       makerFee: 0n,
+      poolFee: 0n,
+      protocolFee: 0n,
+      protocol: 0n,
     })
   ).wait();
   return account;

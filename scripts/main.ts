@@ -124,6 +124,9 @@ await (
     price,
     takerFee: (notional * 5n) / 10_000n,
     makerFee: (notional * 2n) / 10_000n,
+    poolFee: 0n,
+    protocolFee: 0n,
+    protocol: 0n,
   })
 ).wait();
 step("bob bought 10 ETH at 3,012 from carol in tier pro (taker 5 bps, maker 2 bps to pro's insurance fund)");
@@ -145,6 +148,9 @@ try {
     price,
     takerFee: 0n,
     makerFee: 0n,
+    poolFee: 0n,
+    protocolFee: 0n,
+    protocol: 0n,
   });
   throw new Error("the clearing house accepted a cross-tier fill");
 } catch (error) {

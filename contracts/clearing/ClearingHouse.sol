@@ -21,7 +21,8 @@ import {PositionMath} from "../libraries/PositionMath.sol";
 
 /// @title ClearingHouse
 /// @notice Accounts, positions, cash, funding, settlement and margin of Strata. See {IClearingHouse}.
-/// @dev Roles: EXECUTOR (the execution layer) calls `applyFill`; ADMIN sets each tier's pool once.
+/// @dev Roles: EXECUTOR (the execution layer, registered with `setExecutor`) calls `applyFill`; ADMIN sets each
+/// tier's pool once and registers the executor and the liquidation engine.
 contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransient {
     using SafeCast for uint256;
     using SafeCast for int256;
@@ -33,13 +34,6 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
         uint128 longOpenInterest;
     }
 
-    /// @dev One price as margin maths needs it: the conservative low and high sides and the mid.
-    struct Quote {
-        uint256 lower;
-        uint256 mid;
-        uint256 upper;
-    }
-
     /// @dev One position of an account with what its margin figures were computed from.
     struct MarketSnapshot {
         uint16 market;
@@ -47,6 +41,15 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
         uint256 lower;
         uint256 upper;
         IRiskEngine.MarginParams params;
+    }
+
+    /// @dev What a fill's checks read once: the tier, and the fill's market (at the strict read or not).
+    struct FillRead {
+        IRiskEngine.TierConfig tc;
+        address[] tokens;
+        uint16 market;
+        bool strict;
+        ContextCache.MarketEntry ctx;
     }
 
     /// @dev An account as the liquidation read saw it.
@@ -75,6 +78,7 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
     mapping(uint8 tier => address) private _pools;
     mapping(address owner => mapping(address operator => bool)) private _operators;
     mapping(address account => bool) private _liquidators;
+    mapping(address account => bool) private _executors;
 
     /// @dev The open liquidation batch's cache scope (0: none), and the last scope handed out in this
     /// transaction, so that each batch has fresh entries (see {ContextCache}).
@@ -87,6 +91,12 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
     /// LIQUIDATOR role through the AccessManager.
     modifier onlyLiquidator() {
         if (!_liquidators[msg.sender]) _checkCanCall(msg.sender, msg.data);
+        _;
+    }
+
+    /// @dev The fill entry: a registered executor passes at once, anyone else needs the EXECUTOR role.
+    modifier onlyExecutor() {
+        if (!_executors[msg.sender]) _checkCanCall(msg.sender, msg.data);
         _;
     }
 
@@ -124,7 +134,8 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
         // unrealized profit, no positive cash the settlement bucket could not pay just now (the settle
         // above paid what it could), no funding receivable (DESIGN §3).
         if (_accountMarkets[account] != 0 || _cash[account] < 0) {
-            Health memory h = _health(account, tc, tokens, false);
+            ContextCache.MarketEntry memory none;
+            Health memory h = _health(account, tc, tokens, false, 0, none);
             uint256 removed = _collateralValueRemoved(account, tc, token, amount);
             int256 equityAfter =
                 h.collateralValue.toInt256() -
@@ -152,35 +163,70 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
     // ================================================================ execution layer
 
     /// @inheritdoc IClearingHouse
-    function applyFill(Fill calldata f) external restricted nonReentrant {
-        (IRiskEngine.TierConfig memory tc, address[] memory tokens) = _checkFill(f);
-        int256 notional = PositionMath.fillNotional(f.size, f.price);
-        (bool takerIncreases, int256 takerRealized) = _applySide(
-            f.taker,
-            tc.maxPositions,
-            f.market,
-            f.size,
-            notional,
-            f.takerFee
-        );
-        (bool makerIncreases, int256 makerRealized) = _applySide(
-            f.maker,
-            tc.maxPositions,
-            f.market,
-            -f.size,
-            -notional,
-            f.makerFee
-        );
-        // Fees go to the tier's insurance fund: cash moves between accounts of one tier, nothing is created.
-        _cash[BucketIdLib.insurance(f.taker.tier())] += (f.takerFee + f.makerFee).toInt256();
-        _emitFill(f, takerRealized, makerRealized);
+    function applyFill(
+        Fill calldata f
+    ) external onlyExecutor nonReentrant returns (int256 takerEquity, int256 makerEquity, uint256 oraclePrice) {
+        FillRead memory r = _fillRead(f);
+        oraclePrice = r.ctx.mid;
+        (bool takerIncreases, bool makerIncreases) = _applyFillSides(f, r.tc.maxPositions);
 
-        // Risk-increasing sides must hold IM at the strict oracle price. Reducing sides are refused for margin
-        // only when they would end in debt (at the liquidation read, which never blocks an exit): a reducing
-        // trade priced against its account could otherwise hand a colluding counterparty more than the account
-        // has, leaving the difference to the waterfall. An account that cannot stay solvent is liquidated.
-        _requireMargin(f.taker, tc, tokens, takerIncreases);
-        _requireMargin(f.maker, tc, tokens, makerIncreases);
+        // Sides whose risk grew must hold IM; reducing sides are refused only when they would end in debt: a
+        // reducing trade priced against its account could otherwise hand a colluding counterparty more than
+        // the account has, leaving the difference to the waterfall. An account that cannot stay solvent is
+        // liquidated. A reducing side values its other markets and collateral at the liquidation read.
+        takerEquity = _requireMargin(f.taker, takerIncreases, r);
+        makerEquity = _requireMargin(f.maker, makerIncreases, r);
+    }
+
+    /// @dev Validates the fill, reads its tier and market, and moves the market's funding to now.
+    function _fillRead(Fill calldata f) private returns (FillRead memory r) {
+        (r.tc, r.tokens) = _checkFill(f);
+        uint8 tier = f.taker.tier();
+        r.market = f.market;
+        // Risk grows only at a good price, except the pool's: the counterparty of last resort takes the other
+        // side of exits on any available price. One risk read and one oracle read of the fill's market serve
+        // its funding and both margin checks.
+        r.strict =
+            PositionMath.increases(_positions[f.taker][f.market].size, f.size) ||
+            (PositionMath.increases(_positions[f.maker][f.market].size, -f.size) && f.maker.owner() != _pools[tier]);
+        r.ctx = _readMarket(tier, f.market, r.strict);
+        _accrueWith(tier, f.market, r.ctx.params, r.ctx.mid);
+    }
+
+    /// @dev Applies both sides of the fill and credits its fees. Returns whether each side's risk grew.
+    function _applyFillSides(
+        Fill calldata f,
+        uint256 maxPositions
+    ) private returns (bool takerIncreases, bool makerIncreases) {
+        int256 notional = PositionMath.fillNotional(f.size, f.price);
+        int256 takerRealized;
+        int256 makerRealized;
+        (takerIncreases, takerRealized) = _applySide(f.taker, maxPositions, f.market, f.size, notional, f.takerFee);
+        (makerIncreases, makerRealized) = _applySide(f.maker, maxPositions, f.market, -f.size, -notional, f.makerFee);
+        _creditFees(f, f.taker.tier());
+        _emitFill(f, takerRealized, makerRealized);
+    }
+
+    /// @dev Credits the fill's fees: the pool's and the protocol's shares, the rest to the insurance fund.
+    /// Cash moves between accounts of one tier; nothing is created.
+    function _creditFees(Fill calldata f, uint8 tier) private {
+        uint256 fees = f.takerFee + f.makerFee;
+        uint256 shares = f.poolFee + f.protocolFee;
+        if (shares > fees) revert ClearingInvalidFeeSplit(fees, f.poolFee, f.protocolFee);
+        if (fees != shares) _cash[BucketIdLib.insurance(tier)] += (fees - shares).toInt256();
+        if (f.poolFee != 0) {
+            // While the tier has no pool, its share goes to the insurance fund too.
+            address pool_ = _pools[tier];
+            _cash[pool_ == address(0) ? BucketIdLib.insurance(tier) : BucketIdLib.account(pool_, tier, 0)] += f
+                .poolFee
+                .toInt256();
+        }
+        if (f.protocolFee != 0) {
+            if (f.protocol.tier() != tier || f.protocol.owner() == address(0)) {
+                revert ClearingInvalidAccount(f.protocol);
+            }
+            _cash[f.protocol] += f.protocolFee.toInt256();
+        }
     }
 
     // ================================================================ liquidation engine
@@ -216,16 +262,7 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
     /// @dev The pool's account of `account`'s tier, and the liquidation read of `account`.
     function _liquidationRead(BucketId account) private returns (BucketId poolAccount, AccountRead memory r) {
         uint8 tier = account.tier();
-        uint256 scope = _scope();
-        bool found;
-        IRiskEngine.TierConfig memory tc;
-        address[] memory tokens;
-        if (scope != 0) (found, tc, tokens) = ContextCache.loadTier(scope, tier);
-        if (!found) {
-            (tc, tokens) = RISK.tierContext(tier);
-            if (scope != 0 && tc.listed) ContextCache.storeTier(scope, tier, tc, tokens);
-        }
-        if (!tc.listed || !account.isValid()) revert ClearingInvalidAccount(account);
+        (IRiskEngine.TierConfig memory tc, address[] memory tokens) = _requireAccountContext(account);
         address pool_ = _pools[tier];
         if (pool_ == address(0)) revert ILiquidationEngine.LiquidationNoPool(tier);
         // The pool is the backstop itself: its losses are its LPs' (step 4), then auto-deleveraging.
@@ -408,6 +445,13 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
         emit LiquidatorSet(account, registered);
     }
 
+    /// @inheritdoc IClearingHouse
+    function setExecutor(address account, bool registered) external restricted {
+        if (account == address(0)) revert ClearingInvalidLiquidator(account);
+        _executors[account] = registered;
+        emit ExecutorSet(account, registered);
+    }
+
     // ================================================================ views
 
     /// @inheritdoc IClearingHouse
@@ -428,13 +472,14 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
     /// @inheritdoc IClearingHouse
     function health(BucketId account) external view returns (Health memory) {
         (IRiskEngine.TierConfig memory tc, address[] memory tokens) = _requireAccountContext(account);
-        return _health(account, tc, tokens, false);
+        ContextCache.MarketEntry memory none;
+        return _health(account, tc, tokens, false, 0, none);
     }
 
     /// @inheritdoc IClearingHouse
     function fundingState(uint8 tier, uint16 market) external view returns (int256 index, int256 ratePerDayWad) {
         IRiskEngine.MarginParams memory mp = RISK.marginParams(tier, market);
-        uint256 price = _quote(mp.oracleAsset, false).mid;
+        uint256 price = _price(mp.oracleAsset, false).price;
         return _fundingIndexNow(tier, market, price, mp.maxFundingBpsPerDay, mp.fundingSkewScale);
     }
 
@@ -454,14 +499,34 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
     }
 
     /// @inheritdoc IClearingHouse
+    function isExecutor(address account) external view returns (bool) {
+        return _executors[account];
+    }
+
+    /// @inheritdoc IClearingHouse
+    function tradeState(
+        BucketId taker,
+        BucketId maker,
+        uint16 market
+    ) external view returns (int256 takerSize, int256 makerSize, uint256 openInterest_) {
+        return (
+            _positions[taker][market].size,
+            _positions[maker][market].size,
+            _marketStates[taker.tier()][market].longOpenInterest
+        );
+    }
+
+    /// @inheritdoc IClearingHouse
     function isOperator(address owner, address operator) external view returns (bool) {
         return _operators[owner][operator];
     }
 
     // ================================================================ fills
 
-    /// @dev Validates a fill and moves the market's funding index to now. Returns the tier's config.
-    function _checkFill(Fill calldata f) private returns (IRiskEngine.TierConfig memory tc, address[] memory tokens) {
+    /// @dev Validates a fill's accounts and price. Returns the tier's config and collateral tokens.
+    function _checkFill(
+        Fill calldata f
+    ) private view returns (IRiskEngine.TierConfig memory tc, address[] memory tokens) {
         if (f.size == 0) revert ClearingZeroSize();
         if (f.price == 0 || f.price > MAX_PRICE) revert ClearingInvalidPrice(f.price);
         if (BucketId.unwrap(f.taker) == BucketId.unwrap(f.maker)) revert ClearingSelfTrade(f.taker);
@@ -471,10 +536,6 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
         // Only owned accounts trade; a tier's settlement bucket and insurance fund never hold positions.
         if (f.taker.owner() == address(0)) revert ClearingInvalidAccount(f.taker);
         if (f.maker.owner() == address(0)) revert ClearingInvalidAccount(f.maker);
-
-        // Reverts with RiskMarketNotInTier for a market the tier does not list (a market already accrued in
-        // this block is listed: only listed pairs accrue).
-        _accrueFunding(tier, f.market);
     }
 
     function _emitFill(Fill calldata f, int256 takerRealized, int256 makerRealized) private {
@@ -486,6 +547,8 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
             f.price,
             f.takerFee,
             f.makerFee,
+            f.poolFee,
+            f.protocolFee,
             takerRealized,
             makerRealized
         );
@@ -526,7 +589,7 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
         if (newSize > 0) oi += uint256(newSize);
         ms.longOpenInterest = oi.toUint128();
 
-        increases = SignedMath.abs(newSize) > SignedMath.abs(oldSize) || (oldSize > 0 != newSize > 0 && newSize != 0);
+        increases = PositionMath.increases(oldSize, dSize);
     }
 
     function _addMarket(BucketId account, uint256 maxPositions, uint16 market) private {
@@ -542,17 +605,14 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
         _accountMarkets[account] = MarketSet.remove(_accountMarkets[account], market);
     }
 
-    /// @dev IM at the strict read for a side whose risk grew; for a reducing side, equity >= 0 at the
-    /// liquidation read.
-    function _requireMargin(
-        BucketId account,
-        IRiskEngine.TierConfig memory tc,
-        address[] memory tokens,
-        bool increases
-    ) private view {
-        Health memory h = _health(account, tc, tokens, increases);
+    /// @dev IM for a side whose risk grew, equity >= 0 for a reducing side; at the strict read when the fill's
+    /// read is strict and the side's risk grew, otherwise at the liquidation read. The fill's market is valued
+    /// with the fill's read. Returns the side's equity.
+    function _requireMargin(BucketId account, bool increases, FillRead memory r) private view returns (int256) {
+        Health memory h = _health(account, r.tc, r.tokens, r.strict && increases, r.market, r.ctx);
         uint256 requirement = increases ? h.im : 0;
         if (h.equity < requirement.toInt256()) revert ClearingInsufficientMargin(account, h.equity, requirement);
+        return h.equity;
     }
 
     // ================================================================ funding
@@ -586,7 +646,7 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
     function _accrueFunding(uint8 tier, uint16 market) private {
         if (_marketStates[tier][market].lastFundingUpdate == block.timestamp) return;
         IRiskEngine.MarginParams memory mp = RISK.marginParams(tier, market);
-        _accrueWith(tier, market, mp, _quote(mp.oracleAsset, false).mid);
+        _accrueWith(tier, market, mp, _price(mp.oracleAsset, false).price);
     }
 
     /// @dev Moves the funding index of `market` in `tier` to now with parameters and a mid price already
@@ -673,11 +733,10 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
             snap.market = MarketSet.at(markets, i);
             ContextCache.MarketEntry memory ctx = _marketContext(tier, snap.market);
             snap.params = ctx.params;
-            Quote memory q = Quote({lower: ctx.lower, mid: ctx.mid, upper: ctx.upper});
-            int256 index = _accrueWith(tier, snap.market, snap.params, q.mid);
+            int256 index = _accrueWith(tier, snap.market, snap.params, ctx.mid);
             snap.position = _positions[account][snap.market];
-            (snap.lower, snap.upper) = (q.lower, q.upper);
-            _addPosition(h, snap.position, snap.params, q, index);
+            (snap.lower, snap.upper) = (ctx.lower, ctx.upper);
+            _addPosition(h, snap.position, ctx, index);
         }
         h.equity = _equity(h);
     }
@@ -691,19 +750,31 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
             (found, e) = ContextCache.loadMarket(scope, tier, market);
             if (found) return e;
         }
-        e.params = RISK.marginParams(tier, market);
-        Quote memory q = _quote(e.params.oracleAsset, false);
-        (e.lower, e.mid, e.upper) = (q.lower, q.mid, q.upper);
+        e = _readMarket(tier, market, false);
         if (scope != 0) ContextCache.storeMarket(scope, tier, market, e);
     }
 
+    /// @dev The parameters of `market` in `tier` and its price band (strict or liquidation read), read now.
+    function _readMarket(
+        uint8 tier,
+        uint16 market,
+        bool strict
+    ) private view returns (ContextCache.MarketEntry memory e) {
+        e.params = RISK.marginParams(tier, market);
+        IOracleRouter.Price memory p = _price(e.params.oracleAsset, strict);
+        (e.lower, e.mid, e.upper) = (p.lower, p.price, p.upper);
+    }
+
     /// @dev The margin figures of `account`. `strict` uses the strict oracle read (reverts unless every
-    /// price is good), otherwise the liquidation read (never reverts but for a missing price).
+    /// price is good), otherwise the liquidation read (never reverts but for a missing price). `known`
+    /// (0: none; market 0 is never listed) is valued with `ctx`, read already, at its accrued funding index.
     function _health(
         BucketId account,
         IRiskEngine.TierConfig memory tc,
         address[] memory tokens,
-        bool strict
+        bool strict,
+        uint16 known,
+        ContextCache.MarketEntry memory ctx
     ) private view returns (Health memory h) {
         uint8 tier = account.tier();
         (, h.collateralValue) = _collateral(account, tc, tokens, strict);
@@ -712,16 +783,29 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
         uint256 markets = _accountMarkets[account];
         uint256 count = MarketSet.length(markets);
         h.positions = count;
-        for (uint256 i; i < count; ++i) _addPositionNow(h, account, tier, MarketSet.at(markets, i), strict);
+        for (uint256 i; i < count; ++i) {
+            uint16 market = MarketSet.at(markets, i);
+            // The fill's market was read already and its funding accrued; any other is read now.
+            if (market == known) {
+                _addPosition(h, _positions[account][market], ctx, _marketStates[tier][market].fundingIndex);
+            } else {
+                _addPositionNow(h, account, tier, market, strict);
+            }
+        }
         h.equity = _equity(h);
     }
 
     /// @dev Adds `account`'s position in `market` to `h`, read now (one risk and one oracle read).
     function _addPositionNow(Health memory h, BucketId account, uint8 tier, uint16 market, bool strict) private view {
-        IRiskEngine.MarginParams memory mp = RISK.marginParams(tier, market);
-        Quote memory q = _quote(mp.oracleAsset, strict);
-        (int256 index, ) = _fundingIndexNow(tier, market, q.mid, mp.maxFundingBpsPerDay, mp.fundingSkewScale);
-        _addPosition(h, _positions[account][market], mp, q, index);
+        ContextCache.MarketEntry memory e = _readMarket(tier, market, strict);
+        (int256 index, ) = _fundingIndexNow(
+            tier,
+            market,
+            e.mid,
+            e.params.maxFundingBpsPerDay,
+            e.params.fundingSkewScale
+        );
+        _addPosition(h, _positions[account][market], e, index);
     }
 
     function _equity(Health memory h) private pure returns (int256) {
@@ -732,18 +816,17 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
     function _addPosition(
         Health memory h,
         Position memory p,
-        IRiskEngine.MarginParams memory mp,
-        Quote memory q,
+        ContextCache.MarketEntry memory e,
         int256 index
     ) private pure {
         // Conservative mark: a long is worth its low side, a short its high side.
-        int256 pnl = PositionMath.unrealizedPnl(p.size, p.openNotional, p.size > 0 ? q.lower : q.upper);
+        int256 pnl = PositionMath.unrealizedPnl(p.size, p.openNotional, p.size > 0 ? e.lower : e.upper);
         h.unrealizedPnl += pnl;
         if (pnl < 0) h.unrealizedLoss += pnl;
         h.pendingFunding += PositionMath.fundingOwed(p.size, index, p.fundingIndex);
         (uint256 im, uint256 mm, uint256 backstop) = MarginMath.requirements(
-            PositionMath.notionalUp(p.size, q.upper),
-            mp
+            PositionMath.notionalUp(p.size, e.upper),
+            e.params
         );
         h.im += im;
         h.mm += mm;
@@ -791,14 +874,13 @@ contract ClearingHouse is IClearingHouse, AccessManaged, ReentrancyGuardTransien
         if (!c.listed) return 0;
         uint8 decimals = VAULT.tokenConfig(token).decimals;
         // Rounding: down — collateral value favours the protocol; priced at the low side of the band.
-        uint256 value = Math.mulDiv(amount, _quote(c.oracleAsset, strict).lower, 10 ** decimals);
+        uint256 value = Math.mulDiv(amount, _price(c.oracleAsset, strict).lower, 10 ** decimals);
         return MarginMath.weightedValue(value, c);
     }
 
-    function _quote(bytes32 asset, bool strict) private view returns (Quote memory q) {
-        IOracleRouter.Price memory p = strict ? ORACLE.getPrice(asset) : ORACLE.getPriceForLiquidation(asset);
+    function _price(bytes32 asset, bool strict) private view returns (IOracleRouter.Price memory p) {
+        p = strict ? ORACLE.getPrice(asset) : ORACLE.getPriceForLiquidation(asset);
         if (p.flags & PriceFlags.UNAVAILABLE != 0) revert ClearingPriceUnavailable(asset);
-        return Quote({lower: p.lower, mid: p.price, upper: p.upper});
     }
 
     // ================================================================ access

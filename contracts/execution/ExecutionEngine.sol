@@ -13,12 +13,14 @@ import {IClearingHouse} from "../interfaces/IClearingHouse.sol";
 import {IExecutionEngine} from "../interfaces/IExecutionEngine.sol";
 import {IOracleRouter} from "../interfaces/IOracleRouter.sol";
 import {IRiskEngine} from "../interfaces/IRiskEngine.sol";
-import {BucketId} from "../libraries/BucketId.sol";
+import {IOracleRouter as Oracle, PriceFlags} from "../interfaces/IOracleRouter.sol";
+import {BucketId, BucketIdLib} from "../libraries/BucketId.sol";
+import {PositionMath} from "../libraries/PositionMath.sol";
 
 /// @title ExecutionEngine
-/// @notice Signed orders and their matched settlement. See {IExecutionEngine}.
-/// @dev Holds the EXECUTOR role on the clearing house; holds no funds. Roles: GUARDIAN pauses risk-increasing
-/// trades, ADMIN resumes them.
+/// @notice Signed orders, their matched settlement, and trades against each tier's pool. See {IExecutionEngine}.
+/// @dev A registered executor of the clearing house (and holder of its EXECUTOR role); holds no funds. Roles:
+/// GUARDIAN pauses risk-increasing trades, ADMIN resumes them and sets the fee split.
 contract ExecutionEngine is IExecutionEngine, AccessManaged, EIP712, ReentrancyGuardTransient {
     using SafeCast for uint256;
 
@@ -34,26 +36,54 @@ contract ExecutionEngine is IExecutionEngine, AccessManaged, EIP712, ReentrancyG
     struct Match {
         bytes32 makerDigest;
         bytes32 takerDigest;
+        BucketId maker;
+        BucketId taker;
         uint8 tier;
         uint16 market;
         uint256 price;
         int256 takerSize;
         int256 takerPosition;
         int256 makerPosition;
+        uint256 openInterest;
         bool onlyReduces;
+        uint256 makerFee;
+        uint256 takerFee;
+    }
+
+    /// @dev One pool trade as priced.
+    struct PoolQuote {
+        uint8 tier;
+        BucketId poolAccount;
+        int256 position;
+        int256 poolPosition;
+        uint256 openInterest;
+        bool increases;
+        uint256 price;
+        uint256 mid;
+        IRiskEngine.TradeParams params;
+    }
+
+    /// @dev The fee split and the pause flag, in one word (every trade reads both).
+    struct Config {
+        address treasury;
+        uint16 poolShareBps;
+        uint16 protocolShareBps;
+        bool riskIncreasePaused;
     }
 
     uint256 private constant WAD = 1e18;
     uint256 private constant BPS = 10_000;
+    /// @dev The flag of a cancelled order in {_orders}; an order's size, and so its fill, is below 2^255.
+    uint256 private constant CANCELLED = 1 << 255;
 
     IClearingHouse public immutable CLEARING;
     IOracleRouter public immutable ORACLE;
     IRiskEngine public immutable RISK;
 
-    mapping(bytes32 digest => uint256) private _filled;
-    mapping(bytes32 digest => bool) private _cancelled;
+    /// @dev Per order: the base size filled, with {CANCELLED} set once cancelled (one word per order).
+    mapping(bytes32 digest => uint256) private _orders;
     mapping(address owner => uint256) private _minNonce;
-    bool private _riskIncreasePaused;
+    Config private _config;
 
     constructor(
         address authority,
@@ -72,44 +102,82 @@ contract ExecutionEngine is IExecutionEngine, AccessManaged, EIP712, ReentrancyG
     function settleMatch(SignedOrder calldata maker, SignedOrder calldata taker, uint256 size) external nonReentrant {
         if (size == 0) revert ExecutionZeroSize();
         Match memory x = _match(maker, taker, size);
-        if (_riskIncreasePaused && !x.onlyReduces) revert ExecutionRiskIncreasePaused();
+        Config memory c = _config;
+        if (c.riskIncreasePaused && !x.onlyReduces) revert ExecutionRiskIncreasePaused();
 
-        IRiskEngine.MarketRisk memory risk = RISK.marketRisk(x.tier, x.market);
-        if (risk.ratios.imr == 0) revert IRiskEngine.RiskMarketNotInTier(x.tier, x.market);
-        _requireOpenInterest(x, risk.oiCap);
-        // Risk-increasing trades need a good price; trades that only reduce execute on any available one.
-        _requireInBand(x.market, x.price, risk.priceBandBps, !x.onlyReduces);
+        IRiskEngine.TradeParams memory tp = RISK.tradeParams(x.tier, x.market);
+        _requireOpenInterest(x.tier, x.market, x.takerPosition, x.makerPosition, x.takerSize, x.openInterest, tp.oiCap);
 
         // Rounding: down for the notional, up for the fees owed to the protocol.
         uint256 notional = Math.mulDiv(size, x.price, WAD);
-        uint256 makerFee = Math.mulDiv(notional, risk.makerFeeBps, BPS, Math.Rounding.Ceil);
-        uint256 takerFee = Math.mulDiv(notional, risk.takerFeeBps, BPS, Math.Rounding.Ceil);
-        emit OrdersMatched(x.makerDigest, x.takerDigest, msg.sender, x.takerSize, x.price, makerFee, takerFee);
-        CLEARING.applyFill(
-            IClearingHouse.Fill({
-                taker: taker.order.account,
-                maker: maker.order.account,
-                market: x.market,
-                size: x.takerSize,
-                price: x.price,
-                takerFee: takerFee,
-                makerFee: makerFee
-            })
+        x.makerFee = Math.mulDiv(notional, tp.makerFeeBps, BPS, Math.Rounding.Ceil);
+        x.takerFee = Math.mulDiv(notional, tp.takerFeeBps, BPS, Math.Rounding.Ceil);
+        emit OrdersMatched(x.makerDigest, x.takerDigest, msg.sender, x.takerSize, x.price, x.makerFee, x.takerFee);
+        _settle(c, x, tp);
+    }
+
+    /// @dev Applies the match's fill, then the band and leverage checks on what the clearing house read.
+    function _settle(Config memory c, Match memory x, IRiskEngine.TradeParams memory tp) private {
+        (int256 takerEquity, int256 makerEquity, uint256 mid) = CLEARING.applyFill(
+            _fill(c, x.taker, x.maker, x.market, x.takerSize, x.price, x.takerFee, x.makerFee)
         );
+        // The band around the oracle price of the clearing house's read: the strict read whenever a side's risk
+        // grows (it reverts unless the price is good), otherwise any available price.
+        _requireInBand(x.price, mid, tp.priceBandBps);
+        _requireLeverage(x.taker, x.takerPosition, x.takerSize, x.price, takerEquity, tp.maxLeverage);
+        _requireLeverage(x.maker, x.makerPosition, -x.takerSize, x.price, makerEquity, tp.maxLeverage);
+    }
+
+    /// @inheritdoc IExecutionEngine
+    function tradeWithPool(
+        BucketId account,
+        uint16 market,
+        int256 size,
+        uint256 acceptablePrice,
+        bool reduceOnly
+    ) external nonReentrant returns (uint256 price, uint256 fee) {
+        address owner = account.owner();
+        if (msg.sender != owner && !CLEARING.isOperator(owner, msg.sender)) {
+            revert ExecutionUnauthorizedTrader(account, msg.sender);
+        }
+        PoolQuote memory q = _quotePool(account, market, size);
+        if (reduceOnly && q.increases) revert ExecutionNotReducing(bytes32(0), q.position, size);
+        Config memory c = _config;
+        if (c.riskIncreasePaused && q.increases) revert ExecutionRiskIncreasePaused();
+        price = q.price;
+        if (size > 0 ? price > acceptablePrice : price < acceptablePrice) {
+            revert ExecutionAcceptablePriceExceeded(price, acceptablePrice);
+        }
+        _requireOpenInterest(q.tier, market, q.position, q.poolPosition, size, q.openInterest, q.params.oiCap);
+
+        // Rounding: down for the notional, up for the fee owed to the protocol.
+        fee = Math.mulDiv(Math.mulDiv(SignedMath.abs(size), price, WAD), q.params.takerFeeBps, BPS, Math.Rounding.Ceil);
+        emit PoolTraded(account, market, size, price, q.mid, fee);
+        (int256 equity, , ) = CLEARING.applyFill(_fill(c, account, q.poolAccount, market, size, price, fee, 0));
+        _requireLeverage(account, q.position, size, price, equity, q.params.maxLeverage);
     }
 
     // ================================================================ governance
 
     /// @inheritdoc IExecutionEngine
     function pauseRiskIncrease() external restricted {
-        _riskIncreasePaused = true;
+        _config.riskIncreasePaused = true;
         emit RiskIncreasePausedSet(true);
     }
 
     /// @inheritdoc IExecutionEngine
     function unpauseRiskIncrease() external restricted {
-        _riskIncreasePaused = false;
+        _config.riskIncreasePaused = false;
         emit RiskIncreasePausedSet(false);
+    }
+
+    /// @inheritdoc IExecutionEngine
+    function setFeeConfig(address treasury, uint16 poolShareBps, uint16 protocolShareBps) external restricted {
+        if (uint256(poolShareBps) + protocolShareBps > BPS || (protocolShareBps != 0 && treasury == address(0))) {
+            revert ExecutionInvalidFeeConfig(treasury, poolShareBps, protocolShareBps);
+        }
+        (_config.treasury, _config.poolShareBps, _config.protocolShareBps) = (treasury, poolShareBps, protocolShareBps);
+        emit FeeConfigSet(treasury, poolShareBps, protocolShareBps);
     }
 
     // ================================================================ cancellation
@@ -121,7 +189,7 @@ contract ExecutionEngine is IExecutionEngine, AccessManaged, EIP712, ReentrancyG
         if (msg.sender != owner && !CLEARING.isOperator(owner, msg.sender)) {
             revert ExecutionUnauthorizedCancel(digest, msg.sender);
         }
-        _cancelled[digest] = true;
+        _orders[digest] |= CANCELLED;
         emit OrderCancelled(digest, msg.sender);
     }
 
@@ -142,12 +210,12 @@ contract ExecutionEngine is IExecutionEngine, AccessManaged, EIP712, ReentrancyG
 
     /// @inheritdoc IExecutionEngine
     function filled(bytes32 digest) external view returns (uint256) {
-        return _filled[digest];
+        return _orders[digest] & ~CANCELLED;
     }
 
     /// @inheritdoc IExecutionEngine
     function cancelled(bytes32 digest) external view returns (bool) {
-        return _cancelled[digest];
+        return _orders[digest] & CANCELLED != 0;
     }
 
     /// @inheritdoc IExecutionEngine
@@ -157,7 +225,23 @@ contract ExecutionEngine is IExecutionEngine, AccessManaged, EIP712, ReentrancyG
 
     /// @inheritdoc IExecutionEngine
     function riskIncreasePaused() external view returns (bool) {
-        return _riskIncreasePaused;
+        return _config.riskIncreasePaused;
+    }
+
+    /// @inheritdoc IExecutionEngine
+    function feeConfig() external view returns (address treasury, uint16 poolShareBps, uint16 protocolShareBps) {
+        Config memory c = _config;
+        return (c.treasury, c.poolShareBps, c.protocolShareBps);
+    }
+
+    /// @inheritdoc IExecutionEngine
+    function quotePoolTrade(
+        BucketId account,
+        uint16 market,
+        int256 size
+    ) external view returns (uint256 price, uint256 oraclePrice) {
+        PoolQuote memory q = _quotePool(account, market, size);
+        return (q.price, q.mid);
     }
 
     // ================================================================ internals
@@ -189,7 +273,7 @@ contract ExecutionEngine is IExecutionEngine, AccessManaged, EIP712, ReentrancyG
         if (block.timestamp > o.expiry) revert ExecutionOrderExpired(digest, o.expiry);
         address owner = o.account.owner();
         uint256 min = _minNonce[owner];
-        if (_cancelled[digest] || o.nonce < min) revert ExecutionOrderCancelled(digest, min);
+        if (_orders[digest] & CANCELLED != 0 || o.nonce < min) revert ExecutionOrderCancelled(digest, min);
         if (so.signer != owner && !CLEARING.isOperator(owner, so.signer)) {
             revert ExecutionUnauthorizedSigner(digest, so.signer);
         }
@@ -210,6 +294,8 @@ contract ExecutionEngine is IExecutionEngine, AccessManaged, EIP712, ReentrancyG
         x.takerDigest = _validate(taker);
         Order calldata m = maker.order;
         Order calldata t = taker.order;
+        x.maker = m.account;
+        x.taker = t.account;
         x.tier = m.account.tier();
         x.market = m.market;
         if (t.market != x.market || t.account.tier() != x.tier || (m.size > 0) == (t.size > 0)) {
@@ -223,22 +309,22 @@ contract ExecutionEngine is IExecutionEngine, AccessManaged, EIP712, ReentrancyG
             revert ExecutionOrdersDoNotCross(x.price, t.limitPrice);
         }
 
-        _fill(x.makerDigest, m, size);
-        _fill(x.takerDigest, t, size);
+        _recordFill(x.makerDigest, m, size);
+        _recordFill(x.takerDigest, t, size);
         x.takerSize = takerBuys ? size.toInt256() : -size.toInt256();
-        bool makerReduces;
-        bool takerReduces;
-        (makerReduces, x.makerPosition) = _reduces(x.makerDigest, m, -x.takerSize);
-        (takerReduces, x.takerPosition) = _reduces(x.takerDigest, t, x.takerSize);
+        (x.takerPosition, x.makerPosition, x.openInterest) = CLEARING.tradeState(t.account, m.account, x.market);
+        bool makerReduces = _reduces(x.makerDigest, m, x.makerPosition, -x.takerSize);
+        bool takerReduces = _reduces(x.takerDigest, t, x.takerPosition, x.takerSize);
         x.onlyReduces = makerReduces && takerReduces;
     }
 
     /// @dev Records `size` more of the order filled; never beyond its size.
-    function _fill(bytes32 digest, Order calldata o, uint256 size) private {
-        uint256 done = _filled[digest];
+    function _recordFill(bytes32 digest, Order calldata o, uint256 size) private {
+        // Not cancelled (checked in {_validate}): the word is the fill.
+        uint256 done = _orders[digest];
         uint256 remaining = SignedMath.abs(o.size) - done; // done <= |size|, kept by this check
         if (size > remaining) revert ExecutionOverfill(digest, remaining, size);
-        _filled[digest] = done + size;
+        _orders[digest] = done + size;
         emit OrderFilled(digest, o.account, done + size);
     }
 
@@ -247,38 +333,132 @@ contract ExecutionEngine is IExecutionEngine, AccessManaged, EIP712, ReentrancyG
     function _reduces(
         bytes32 digest,
         Order calldata o,
+        int256 position,
         int256 fill
-    ) private view returns (bool reduces, int256 position) {
-        position = CLEARING.position(o.account, o.market).size;
-        reduces = position != 0 && (position > 0) != (fill > 0) && SignedMath.abs(fill) <= SignedMath.abs(position);
+    ) private pure returns (bool reduces) {
+        reduces = !PositionMath.increases(position, fill);
         if (o.reduceOnly && !reduces) revert ExecutionNotReducing(digest, position, fill);
     }
 
     /// @dev A fill that raises the tier's open interest (Σ long sizes) may not take it above `cap`; a fill that
     /// keeps or lowers it always passes (exits are never blocked by the cap).
-    function _requireOpenInterest(Match memory x, uint256 cap) private view {
+    function _requireOpenInterest(
+        uint8 tier,
+        uint16 market,
+        int256 takerPosition,
+        int256 makerPosition,
+        int256 takerSize,
+        uint256 openInterest,
+        uint256 cap
+    ) private pure {
         int256 rise =
-            _longs(x.takerPosition + x.takerSize) -
-                _longs(x.takerPosition) +
-                _longs(x.makerPosition - x.takerSize) -
-                _longs(x.makerPosition);
+            _longs(takerPosition + takerSize) -
+                _longs(takerPosition) +
+                _longs(makerPosition - takerSize) -
+                _longs(makerPosition);
         if (rise <= 0) return;
-        uint256 openInterest = CLEARING.openInterest(x.tier, x.market) + uint256(rise);
-        if (openInterest > cap) revert ExecutionOpenInterestCap(x.tier, x.market, openInterest, cap);
+        openInterest += uint256(rise);
+        if (openInterest > cap) revert ExecutionOpenInterestCap(tier, market, openInterest, cap);
     }
 
     function _longs(int256 size) private pure returns (int256) {
         return size > 0 ? size : int256(0);
     }
 
-    /// @dev `price` must lie within `bandBps` of the oracle's mid price: the strict read when `strict`, otherwise
-    /// the liquidation read (any available price).
-    function _requireInBand(uint16 market, uint256 price, uint256 bandBps, bool strict) private view {
-        bytes32 asset = RISK.marketOracleAsset(market);
-        uint256 mid = strict ? ORACLE.getPrice(asset).price : ORACLE.getPriceForLiquidation(asset).price;
+    /// @dev A side whose risk grew may hold at most `maxLeverage` × its equity in notional: its position after
+    /// the fill, valued at the fill price (rounded up).
+    function _requireLeverage(
+        BucketId account,
+        int256 position,
+        int256 fill,
+        uint256 price,
+        int256 equity,
+        uint256 maxLeverage
+    ) private pure {
+        if (!PositionMath.increases(position, fill)) return;
+        uint256 notional = PositionMath.notionalUp(position + fill, price);
+        if (equity <= 0 || notional > uint256(equity) * maxLeverage) {
+            revert ExecutionLeverageExceeded(account, notional, equity, maxLeverage);
+        }
+    }
+
+    /// @dev The oracle's price of `asset`: the strict read when `strict`, otherwise the liquidation read (any
+    /// available price).
+    function _read(bytes32 asset, bool strict) private view returns (Oracle.Price memory p) {
+        p = strict ? ORACLE.getPrice(asset) : ORACLE.getPriceForLiquidation(asset);
+        if (p.flags & PriceFlags.UNAVAILABLE != 0 || p.price == 0) revert ExecutionPriceUnavailable(asset);
+    }
+
+    /// @dev `price` must lie within `bandBps` of the oracle's `mid`.
+    function _requireInBand(uint256 price, uint256 mid, uint256 bandBps) private pure {
         // Rounding: down — the band is never wider than configured.
         uint256 allowed = Math.mulDiv(mid, bandBps, BPS);
         uint256 distance = price > mid ? price - mid : mid - price;
-        if (mid == 0 || distance > allowed) revert ExecutionPriceOutsideBand(price, mid, bandBps);
+        if (distance > allowed) revert ExecutionPriceOutsideBand(price, mid, bandBps);
+    }
+
+    /// @dev A pool trade of `size` for `account`, priced now (see {IExecutionEngine-tradeWithPool}).
+    function _quotePool(BucketId account, uint16 market, int256 size) private view returns (PoolQuote memory q) {
+        if (size == 0) revert ExecutionZeroSize();
+        q.tier = account.tier();
+        address pool = CLEARING.pool(q.tier);
+        if (pool == address(0)) revert ExecutionNoPool(q.tier);
+        q.poolAccount = BucketIdLib.account(pool, q.tier, 0);
+        if (BucketId.unwrap(account) == BucketId.unwrap(q.poolAccount)) revert ExecutionPoolSelfTrade(account);
+        q.params = RISK.tradeParams(q.tier, market);
+        (q.position, q.poolPosition, q.openInterest) = CLEARING.tradeState(account, q.poolAccount, market);
+        q.increases = PositionMath.increases(q.position, size);
+
+        Oracle.Price memory p = _read(q.params.oracleAsset, q.increases);
+        q.mid = p.price;
+        bool buys = size > 0;
+        // The conservative side of the band (see the interface: front-running), then the skew impact: the mean
+        // of the traders' net long before and after, over the skew scale. Rounded against the trader.
+        uint256 base = buys ? p.upper : p.lower;
+        int256 factor = int256(WAD);
+        if (q.params.skewScale != 0) {
+            int256 skewBefore = -q.poolPosition;
+            int256 skewSum = 2 * skewBefore + size;
+            factor = int256(2 * uint256(q.params.skewScale));
+            factor += skewSum;
+            if (factor <= 0) revert ExecutionPriceOutsideBand(0, q.mid, q.params.priceBandBps);
+            q.price = Math.mulDiv(
+                base,
+                uint256(factor),
+                2 * uint256(q.params.skewScale),
+                buys ? Math.Rounding.Ceil : Math.Rounding.Floor
+            );
+        } else {
+            q.price = base;
+        }
+        _requireInBand(q.price, q.mid, q.params.priceBandBps);
+    }
+
+    /// @dev The clearing-house fill of `size` for `taker` against `maker`, with the fees split by the config.
+    function _fill(
+        Config memory c,
+        BucketId taker,
+        BucketId maker,
+        uint16 market,
+        int256 size,
+        uint256 price,
+        uint256 takerFee,
+        uint256 makerFee
+    ) private pure returns (IClearingHouse.Fill memory f) {
+        uint256 fees = takerFee + makerFee;
+        uint8 tier = taker.tier();
+        // Rounding: down for the pool's and the protocol's shares; the insurance fund gets the rest.
+        f = IClearingHouse.Fill({
+            taker: taker,
+            maker: maker,
+            market: market,
+            size: size,
+            price: price,
+            takerFee: takerFee,
+            makerFee: makerFee,
+            poolFee: Math.mulDiv(fees, c.poolShareBps, BPS),
+            protocolFee: Math.mulDiv(fees, c.protocolShareBps, BPS),
+            protocol: c.treasury == address(0) ? BucketId.wrap(0) : BucketIdLib.account(c.treasury, tier, 0)
+        });
     }
 }

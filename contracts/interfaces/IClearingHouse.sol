@@ -33,8 +33,12 @@ interface IClearingHouse {
     /// @param market The market.
     /// @param size Signed base size for the taker.
     /// @param price Fill price (quote WAD per base unit).
-    /// @param takerFee Fee charged to the taker (quote WAD), credited to the tier's insurance fund.
-    /// @param makerFee Fee charged to the maker (quote WAD), credited to the tier's insurance fund.
+    /// @param takerFee Fee charged to the taker (quote WAD).
+    /// @param makerFee Fee charged to the maker (quote WAD).
+    /// @param poolFee The share of the two fees credited to the tier's pool account.
+    /// @param protocolFee The share of the two fees credited to `protocol`.
+    /// @param protocol The protocol's fee account in the tier (ignored when `protocolFee` is 0). The rest of
+    /// the fees goes to the tier's insurance fund.
     struct Fill {
         BucketId taker;
         BucketId maker;
@@ -43,6 +47,9 @@ interface IClearingHouse {
         uint256 price;
         uint256 takerFee;
         uint256 makerFee;
+        uint256 poolFee;
+        uint256 protocolFee;
+        BucketId protocol;
     }
 
     /// @notice An account's margin figures (quote WAD), on the conservative side of every price band.
@@ -110,14 +117,18 @@ interface IClearingHouse {
     error ClearingCrossTierTransfer(BucketId from, BucketId to);
     /// @notice A liquidation batch is open already (or, on endBatch, was opened by another caller).
     error ClearingBatchOpen();
-    /// @notice The zero address cannot be registered as a liquidation engine.
+    /// @notice The zero address cannot be registered as a liquidation engine or an executor.
     error ClearingInvalidLiquidator(address account);
+    /// @notice The fee shares (`poolFee` + `protocolFee`) exceed the fees charged (`fees`).
+    error ClearingInvalidFeeSplit(uint256 fees, uint256 poolFee, uint256 protocolFee);
 
     // ---------------------------------------------------------------- events
 
     /// @notice `owner` authorized (`approved`) or revoked `operator` for all its accounts.
     event OperatorSet(address indexed owner, address indexed operator, bool approved);
-    /// @notice A fill was applied. `takerRealized`/`makerRealized` are the PnLs it realized into cash.
+    /// @notice A fill was applied. `takerRealized`/`makerRealized` are the PnLs it realized into cash. Of the
+    /// fees, `poolFee` went to the pool's account, `protocolFee` to the fill's protocol account and the rest
+    /// to the tier's insurance fund.
     event FillApplied(
         BucketId indexed taker,
         BucketId indexed maker,
@@ -126,6 +137,8 @@ interface IClearingHouse {
         uint256 price,
         uint256 takerFee,
         uint256 makerFee,
+        uint256 poolFee,
+        uint256 protocolFee,
         int256 takerRealized,
         int256 makerRealized
     );
@@ -164,6 +177,9 @@ interface IClearingHouse {
     /// @notice `account` became (or stopped being) a registered liquidation engine, exempt from the
     /// AccessManager round trip on the liquidation hooks.
     event LiquidatorSet(address indexed account, bool registered);
+    /// @notice `account` became (or stopped being) a registered executor, exempt from the AccessManager round
+    /// trip on {applyFill}.
+    event ExecutorSet(address indexed account, bool registered);
 
     // ---------------------------------------------------------------- users
 
@@ -192,10 +208,19 @@ interface IClearingHouse {
 
     // ---------------------------------------------------------------- execution layer
 
-    /// @notice Applies a fill (EXECUTOR role). Risk-increasing sides must hold IM afterwards, at the strict
-    /// oracle price; reducing sides must keep equity >= 0 (at the liquidation read, so no oracle condition
-    /// blocks an exit), so that no trade leaves bad debt behind.
-    function applyFill(Fill calldata fill) external;
+    /// @notice Applies a fill (a registered executor, or the EXECUTOR role) and credits its fees. The fill's
+    /// market is read once: at the strict oracle read when a side's risk grows (it opens, increases or flips),
+    /// except when that side is the tier's pool taking the other side of an exit; otherwise (every side only
+    /// reduces, or the pool takes an exit) at the liquidation read, so no oracle condition blocks an exit.
+    /// Afterwards each side whose risk grew must hold IM, and each reducing side must keep equity >= 0, so
+    /// that no trade leaves bad debt behind; a reducing side values its other markets and collateral at the
+    /// liquidation read.
+    /// @return takerEquity The taker's equity after the fill, as its margin check saw it.
+    /// @return makerEquity The maker's equity after the fill, as its margin check saw it.
+    /// @return oraclePrice The oracle's mid price of the market in that read (for the execution layer's band).
+    function applyFill(
+        Fill calldata fill
+    ) external returns (int256 takerEquity, int256 makerEquity, uint256 oraclePrice);
 
     // ---------------------------------------------------------------- liquidation engine
     // Narrow hooks for the LiquidationEngine (LIQUIDATOR role). Every one moves value between accounts of
@@ -259,6 +284,10 @@ interface IClearingHouse {
     /// revoking its role does.
     function setLiquidator(address account, bool registered) external;
 
+    /// @notice Registers `account` as an executor (ADMIN): its {applyFill} calls skip the AccessManager round
+    /// trip. Unregistered callers still pass with the EXECUTOR role.
+    function setExecutor(address account, bool registered) external;
+
     // ---------------------------------------------------------------- views
 
     /// @notice The position of `account` in `market`.
@@ -276,6 +305,17 @@ interface IClearingHouse {
 
     /// @notice Whether `account` is a registered liquidation engine.
     function isLiquidator(address account) external view returns (bool);
+
+    /// @notice Whether `account` is a registered executor.
+    function isExecutor(address account) external view returns (bool);
+
+    /// @notice What the execution layer checks a fill against, in one read: the taker's and the maker's
+    /// sizes in `market`, and the tier's open interest in it (Σ long sizes).
+    function tradeState(
+        BucketId taker,
+        BucketId maker,
+        uint16 market
+    ) external view returns (int256 takerSize, int256 makerSize, uint256 openInterest);
 
     /// @notice The funding index of `market` in `tier` as of now, and its current rate per day (WAD).
     function fundingState(uint8 tier, uint16 market) external view returns (int256 index, int256 ratePerDayWad);

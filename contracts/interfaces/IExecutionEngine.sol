@@ -4,9 +4,19 @@ pragma solidity 0.8.28;
 import {BucketId} from "../libraries/BucketId.sol";
 
 /// @title IExecutionEngine
-/// @notice Where trades enter Strata: EIP-712 signed orders of clearing accounts, and the settlement of two
-/// crossing orders of one tier by anyone (a relayer or matcher) at the maker's price. Every fill goes to the
-/// clearing house's fill entry and its margin checks; the engine never touches tokens.
+/// @notice Where trades enter Strata: EIP-712 signed orders of clearing accounts, the settlement of two
+/// crossing orders of one tier by anyone (a relayer or matcher) at the maker's price, and market orders
+/// against the tier's backstop pool. Every fill goes to the clearing house's fill entry and its margin
+/// checks; the engine never touches tokens. The engine enforces the execution layer's own limits: the price
+/// band around the oracle, open-interest caps per tier × market and the largest leverage at open.
+///
+/// Pool trades resist oracle front-running by price, not by delay: a buyer pays the upper side of the
+/// oracle's confidence band and a seller receives the lower side, before skew impact and fee. The band's
+/// half-width is at least the feed's deviation threshold (a deployment rule, validated by the SDK's config),
+/// and the on-chain price is only known to within that threshold of the market (a feed updates when the
+/// market moves beyond it). So a trader who knows the next update cannot buy below, or sell above, the
+/// price that update will post: trading ahead of it does not profit. The band widens with the price's age,
+/// so a stale price costs more to trade on, never less.
 ///
 /// An order is signed by its account's owner or one of the owner's clearing operators, as an EOA (ECDSA) or a
 /// smart wallet (EIP-1271). It fills at most its size, across any number of settlements; it can be cancelled
@@ -74,6 +84,20 @@ interface IExecutionEngine {
     error ExecutionRiskIncreasePaused();
     /// @notice A minimum nonce can only rise.
     error ExecutionNonceNotIncreasing(uint256 current, uint256 requested);
+    /// @notice `caller` is neither the owner of `account` nor one of its operators.
+    error ExecutionUnauthorizedTrader(BucketId account, address caller);
+    /// @notice The tier has no backstop pool yet.
+    error ExecutionNoPool(uint8 tier);
+    /// @notice The pool's own account cannot trade with the pool.
+    error ExecutionPoolSelfTrade(BucketId account);
+    /// @notice The pool trade's price is worse than the trader's acceptable price.
+    error ExecutionAcceptablePriceExceeded(uint256 price, uint256 acceptablePrice);
+    /// @notice The position's notional after the fill exceeds `maxLeverage` × the account's equity.
+    error ExecutionLeverageExceeded(BucketId account, uint256 notional, int256 equity, uint256 maxLeverage);
+    /// @notice The oracle has no price for `asset` at all.
+    error ExecutionPriceUnavailable(bytes32 asset);
+    /// @notice The fee shares exceed the whole fee, or a protocol share has no treasury.
+    error ExecutionInvalidFeeConfig(address treasury, uint256 poolShareBps, uint256 protocolShareBps);
 
     // ---------------------------------------------------------------- events
 
@@ -95,6 +119,19 @@ interface IExecutionEngine {
     event MinNonceSet(address indexed owner, uint256 minNonce);
     /// @notice Risk-increasing trades were paused (true) or resumed (false).
     event RiskIncreasePausedSet(bool paused);
+    /// @notice `account` traded `size` with its tier's pool at `price` (the oracle's mid was `oraclePrice`),
+    /// paying `fee`.
+    event PoolTraded(
+        BucketId indexed account,
+        uint16 indexed market,
+        int256 size,
+        uint256 price,
+        uint256 oraclePrice,
+        uint256 fee
+    );
+    /// @notice The fee split was set: `poolShareBps` of every fee to the tier's pool, `protocolShareBps` to the
+    /// treasury's account `(treasury, tier, 0)`, the rest to the tier's insurance fund.
+    event FeeConfigSet(address indexed treasury, uint16 poolShareBps, uint16 protocolShareBps);
 
     // ---------------------------------------------------------------- entry points
 
@@ -106,12 +143,36 @@ interface IExecutionEngine {
     /// sides only reduce; while risk-increasing trades are paused, only such trades execute); a fill that
     /// raises the tier's open interest (Σ long sizes) may not take it above the market's cap in the tier;
     /// each side pays its fee on the notional (rounded up); the clearing house then applies the fill, checks
-    /// IM for each side whose risk grows and refuses a reducing side that would end in debt.
+    /// IM for each side whose risk grows and refuses a reducing side that would end in debt. A side whose
+    /// risk grows may hold at most the market's max leverage: its position's notional at the fill price over
+    /// its equity after the fill.
     function settleMatch(SignedOrder calldata maker, SignedOrder calldata taker, uint256 size) external;
 
+    /// @notice Trades `size` (signed: > 0 buys) of `market` for `account` against its tier's backstop pool, at
+    /// once (the account's owner or an operator). Price: the upper side of the oracle band for a buy, the lower
+    /// side for a sell, times the skew impact `1 + (skew before + skew after) / (2 × skewScale)` (skew: the
+    /// traders' net long, the pool's size negated), rounded against the trader; it must lie within the tier's
+    /// band around the oracle price and be no worse than `acceptablePrice`. The taker fee is charged on the
+    /// notional. A trade that opens, increases or flips the position needs the strict oracle read, the open
+    /// interest cap and the max leverage; one that only reduces it (an exit) executes on any available price,
+    /// even while risk-increasing trades are paused, an asset's breaker is tripped or the sequencer is in grace.
+    /// `reduceOnly` refuses a trade that would not reduce.
+    /// @return price The fill price.
+    /// @return fee The fee charged (quote WAD).
+    function tradeWithPool(
+        BucketId account,
+        uint16 market,
+        int256 size,
+        uint256 acceptablePrice,
+        bool reduceOnly
+    ) external returns (uint256 price, uint256 fee);
+
+    /// @notice Sets how fees are split (ADMIN): `poolShareBps` to the tier's pool, `protocolShareBps` to the
+    /// account `(treasury, tier, 0)`, the rest to the tier's insurance fund. The shares add to at most 100%.
+    function setFeeConfig(address treasury, uint16 poolShareBps, uint16 protocolShareBps) external;
+
     /// @notice Pauses risk-increasing trades at once (GUARDIAN). Trades whose both sides only reduce always
-    /// execute; a reduce-only order whose only counterparties would open waits for one that reduces (pool
-    /// trades, the counterparty of last resort, are still to come in issue #4).
+    /// execute, and so do exits against the pool (the counterparty of last resort).
     function pauseRiskIncrease() external;
 
     /// @notice Resumes risk-increasing trades (ADMIN).
@@ -139,4 +200,15 @@ interface IExecutionEngine {
 
     /// @notice Whether risk-increasing trades are paused.
     function riskIncreasePaused() external view returns (bool);
+
+    /// @notice The fee split: the treasury and the pool's and the protocol's shares (bps).
+    function feeConfig() external view returns (address treasury, uint16 poolShareBps, uint16 protocolShareBps);
+
+    /// @notice The price a pool trade of `size` would fill at now (the read a trade of its kind would use;
+    /// reverts as the trade would for an unavailable or out-of-band price), and the oracle's mid.
+    function quotePoolTrade(
+        BucketId account,
+        uint16 market,
+        int256 size
+    ) external view returns (uint256 price, uint256 oraclePrice);
 }

@@ -103,6 +103,25 @@ interface IRiskEngine {
         uint128 keeperRewardCap;
     }
 
+    /// @notice What the execution layer checks a trade against in one tier × market, in one read.
+    /// @param oracleAsset The market's oracle asset.
+    /// @param maxLeverage Largest position notional / account equity at open (whole multiple).
+    /// @param priceBandBps Largest distance of a fill price from the oracle price.
+    /// @param makerFeeBps Fee of a maker fill.
+    /// @param takerFeeBps Fee of a taker fill (and of a pool trade).
+    /// @param oiCap Largest open interest (longs) of the tier in the market, base WAD.
+    /// @param skewScale The pool inventory (base WAD) at which a pool trade's price impact reaches 100% (and
+    /// funding its largest rate).
+    struct TradeParams {
+        bytes32 oracleAsset;
+        uint16 maxLeverage;
+        uint16 priceBandBps;
+        uint16 makerFeeBps;
+        uint16 takerFeeBps;
+        uint128 oiCap;
+        uint128 skewScale;
+    }
+
     // ---------------------------------------------------------------- errors
 
     /// @notice The tier is not listed.
@@ -195,6 +214,9 @@ interface IRiskEngine {
 
     /// @notice {MarginParams} of `market` in `tier` (reverts with RiskMarketNotInTier for an unlisted pair).
     function marginParams(uint8 tier, uint16 market) external view returns (MarginParams memory);
+
+    /// @notice {TradeParams} of `market` in `tier` (reverts with RiskMarketNotInTier for an unlisted pair).
+    function tradeParams(uint8 tier, uint16 market) external view returns (TradeParams memory);
 
     /// @notice The settings of collateral `token` in `tier`.
     function collateralRisk(uint8 tier, address token) external view returns (CollateralRisk memory);

@@ -26,6 +26,13 @@ library PositionMath {
         return dSize >= 0 ? magnitude : -magnitude;
     }
 
+    /// @notice Whether a fill of `dSize` raises the risk of a position of `size`: it opens, increases or flips
+    /// it (a flip opens the other side). A fill that only reduces or closes it does not.
+    function increases(int256 size, int256 dSize) internal pure returns (bool) {
+        int256 newSize = size + dSize;
+        return SignedMath.abs(newSize) > SignedMath.abs(size) || ((size > 0) != (newSize > 0) && newSize != 0);
+    }
+
     /// @notice Applies a fill to a position.
     /// @return newSize The size after the fill.
     /// @return newOpenNotional The cost basis after the fill.

@@ -265,6 +265,20 @@ contract RiskEngine is IRiskEngine, AccessManaged {
     }
 
     /// @inheritdoc IRiskEngine
+    function tradeParams(uint8 tier, uint16 market) external view returns (TradeParams memory p) {
+        MarketRisk storage risk = _marketRisks[tier][market];
+        // Two of the pair's three words; a listed pair's maxLeverage is at least 1 (its envelope).
+        p.maxLeverage = risk.maxLeverage;
+        if (p.maxLeverage == 0) revert RiskMarketNotInTier(tier, market);
+        p.oracleAsset = _marketAssets[market];
+        p.priceBandBps = risk.priceBandBps;
+        p.makerFeeBps = risk.makerFeeBps;
+        p.takerFeeBps = risk.takerFeeBps;
+        p.oiCap = risk.oiCap;
+        p.skewScale = risk.fundingSkewScale;
+    }
+
+    /// @inheritdoc IRiskEngine
     function collateralRisk(uint8 tier, address token) external view returns (CollateralRisk memory) {
         return _collateralRisks[tier][token];
     }

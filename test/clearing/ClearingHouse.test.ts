@@ -201,7 +201,18 @@ describe("ClearingHouse", () => {
 
     it("only EXECUTOR: AccessManagedUnauthorized(caller)", async () => {
       const { f, a, b } = await funded();
-      const fillArgs = { taker: a, maker: b, market: ETH, size: w("1"), price: w("3000"), takerFee: 0n, makerFee: 0n };
+      const fillArgs = {
+        taker: a,
+        maker: b,
+        market: ETH,
+        size: w("1"),
+        price: w("3000"),
+        takerFee: 0n,
+        makerFee: 0n,
+        poolFee: 0n,
+        protocolFee: 0n,
+        protocol: 0n,
+      };
       for (const caller of [f.alice, f.deployer, f.controller, f.risk]) {
         await expect(f.clearing.connect(caller).applyFill(fillArgs))
           .to.be.revertedWithCustomError(f.clearing, "AccessManagedUnauthorized")

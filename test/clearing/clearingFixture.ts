@@ -148,7 +148,9 @@ export async function deployClearing(chain: Chain) {
     takerFee = 0n,
     makerFee = 0n,
   ): Promise<ContractTransactionResponse> {
-    return d.clearing.connect(f.executor).applyFill({ taker, maker, market, size, price, takerFee, makerFee });
+    return d.clearing
+      .connect(f.executor)
+      .applyFill({ taker, maker, market, size, price, takerFee, makerFee, poolFee: 0n, protocolFee: 0n, protocol: 0n });
   }
 
   /**

@@ -79,7 +79,18 @@ async function hooksFixture() {
     await (
       await d.clearing
         .connect(f.executor)
-        .applyFill({ taker, maker: makerAccount, market, size, price, takerFee: 0n, makerFee: 0n })
+        .applyFill({
+          taker,
+          maker: makerAccount,
+          market,
+          size,
+          price,
+          takerFee: 0n,
+          makerFee: 0n,
+          poolFee: 0n,
+          protocolFee: 0n,
+          protocol: 0n,
+        })
     ).wait();
   }
 

@@ -54,6 +54,9 @@ async function fixture() {
     price: 3000n * WAD,
     takerFee: 0n,
     makerFee: 0n,
+    poolFee: 0n,
+    protocolFee: 0n,
+    protocol: 0n,
   });
   return { ...f, usdc, eth, pool, poolAccount, traderAccount, makerAccount, lp, trader, maker, keeper, fund, setEth };
 }
@@ -279,6 +282,9 @@ describe("LiquidationEngine", () => {
         price: 2800n * WAD,
         takerFee: 0n,
         makerFee: 0n,
+        poolFee: 0n,
+        protocolFee: 0n,
+        protocol: 0n,
       });
       await expect(g.d.liquidation.adl(PRO, ETH, [longAccount]))
         .to.be.revertedWithCustomError(g.d.liquidation, "AdlSameSide")
@@ -294,6 +300,9 @@ describe("LiquidationEngine", () => {
         price: 2800n * WAD,
         takerFee: 0n,
         makerFee: 0n,
+        poolFee: 0n,
+        protocolFee: 0n,
+        protocol: 0n,
       });
       await expect(g.d.liquidation.adl(PRO, ETH, [shortAccount])).to.be.revertedWithCustomError(
         g.d.liquidation,
@@ -321,6 +330,9 @@ describe("LiquidationEngine", () => {
         price: 3000n * WAD,
         takerFee: 100n * WAD,
         makerFee: 0n,
+        poolFee: 0n,
+        protocolFee: 0n,
+        protocol: 0n,
       });
       await f.d.clearing.settle(account);
       expect(await f.d.clearing.cash(account)).to.equal(-100n * WAD);

@@ -138,7 +138,20 @@ export async function deployPools(chain: Chain) {
     takerFee = 0n,
     makerFee = 0n,
   ): Promise<ContractTransactionResponse> {
-    return d.clearing.connect(f.executor).applyFill({ taker, maker, market: ETH, size, price, takerFee, makerFee });
+    return d.clearing
+      .connect(f.executor)
+      .applyFill({
+        taker,
+        maker,
+        market: ETH,
+        size,
+        price,
+        takerFee,
+        makerFee,
+        poolFee: 0n,
+        protocolFee: 0n,
+        protocol: 0n,
+      });
   }
 
   /** Posts fresh ETH rounds to both feeds (8 and 18 decimals), then mines one block. */

@@ -102,7 +102,10 @@ contract LiquidationBatchScopeTest is LiquidationFixture {
                 size: size,
                 price: uint256(ethFeed.latestAnswer()) * 1e10,
                 takerFee: 0,
-                makerFee: 0
+                makerFee: 0,
+                poolFee: 0,
+                protocolFee: 0,
+                protocol: BucketId.wrap(0)
             })
         );
     }

@@ -37,21 +37,34 @@ const feedSchema = z
     message: "give exactly one of `address` (an existing feed) or `mock` (deploy a mock aggregator)",
   });
 
-const assetSchema = z.object({
-  id: z.string().min(1).max(31),
-  primary: feedSchema,
-  secondary: feedSchema.optional(),
-  primaryMaxAgeSeconds: seconds,
-  secondaryMaxAgeSeconds: seconds.default(0),
-  maxDeviationBps: bps,
-  minPrice: decimalString,
-  maxPrice: decimalString,
-  jumpThresholdBps: bps,
-  breakerCooldownSeconds: seconds,
-  baseConfidenceBps: bps,
-  confidenceBpsPerHour: bps,
-  maxConfidenceBps: bps,
-});
+const assetSchema = z
+  .object({
+    id: z.string().min(1).max(31),
+    primary: feedSchema,
+    secondary: feedSchema.optional(),
+    primaryMaxAgeSeconds: seconds,
+    secondaryMaxAgeSeconds: seconds.default(0),
+    maxDeviationBps: bps,
+    minPrice: decimalString,
+    maxPrice: decimalString,
+    jumpThresholdBps: bps,
+    breakerCooldownSeconds: seconds,
+    /**
+     * The primary feed's deviation threshold: it posts a new round once the market moves this far, so its
+     * price is only known to within it. The band's base half-width must cover it: pool trades are priced at
+     * the band's sides, which is what makes trading ahead of a known update unprofitable.
+     */
+    deviationThresholdBps: bps,
+    baseConfidenceBps: bps,
+    confidenceBpsPerHour: bps,
+    maxConfidenceBps: bps,
+  })
+  .refine((a) => a.baseConfidenceBps >= a.deviationThresholdBps, {
+    message:
+      "baseConfidenceBps must be at least the feed's deviationThresholdBps (pool trades at the band's sides are " +
+      "then not worth front-running); widen the band",
+    path: ["baseConfidenceBps"],
+  });
 
 /** Risk settings of one market in one tier (IRiskEngine.MarketRisk); notionals and caps in whole units. */
 const marketRiskSchema = z.object({
@@ -128,6 +141,13 @@ export const foundationConfigSchema = z
     tiers: z.array(tierSchema).min(1),
     sequencer: z.object({ feed: feedSchema.optional(), gracePeriodSeconds: seconds.max(86400) }).optional(),
     roles: roleHoldersSchema.default({}),
+    /** How fees are split: shares (bps) to each tier's pool and to the treasury's account, the rest to insurance. */
+    fees: z
+      .object({ treasury: address.optional(), poolShareBps: bps.default(0), protocolShareBps: bps.default(0) })
+      .refine((f) => f.poolShareBps + f.protocolShareBps <= 10_000, {
+        message: "poolShareBps + protocolShareBps must be at most 10000",
+      })
+      .default({ poolShareBps: 0, protocolShareBps: 0 }),
     delays: delaysSchema,
   })
   .superRefine((cfg, ctx) => {

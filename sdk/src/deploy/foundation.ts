@@ -143,8 +143,17 @@ export async function deployFoundation(
   // It holds the LIQUIDATOR role and is also registered, so its hook calls skip the AccessManager round trip.
   await (await manager.grantRole(Role.LIQUIDATOR, await liquidation.getAddress(), 0)).wait();
   await (await clearing.setLiquidator(await liquidation.getAddress(), true)).wait();
-  // The execution engine applies matched fills (EXECUTOR).
+  // The execution engine applies fills (EXECUTOR), registered so that its fills skip the AccessManager round
+  // trip, and splits fees as the config says.
   await (await manager.grantRole(Role.EXECUTOR, await execution.getAddress(), 0)).wait();
+  await (await clearing.setExecutor(await execution.getAddress(), true)).wait();
+  await (
+    await execution.setFeeConfig(
+      config.fees.treasury ?? deployerAddress,
+      config.fees.poolShareBps,
+      config.fees.protocolShareBps,
+    )
+  ).wait();
   progress("mapped every restricted function to its role");
 
   const tokens: Record<string, DeployedToken> = {};

@@ -47,6 +47,7 @@ export const FUNCTION_ROLES = {
   clearing: {
     setPool: "ADMIN",
     setLiquidator: "ADMIN",
+    setExecutor: "ADMIN",
     applyFill: "EXECUTOR",
     liquidate: "LIQUIDATOR",
     beginBatch: "LIQUIDATOR",
@@ -59,6 +60,7 @@ export const FUNCTION_ROLES = {
   execution: {
     pauseRiskIncrease: "GUARDIAN",
     unpauseRiskIncrease: "ADMIN",
+    setFeeConfig: "ADMIN",
   },
   /** Applied to each tier's BackstopPool. */
   pool: {

@@ -325,7 +325,10 @@ contract ClearingHandler is TestBase {
             size: size,
             price: _fillPrice(priceSeed),
             takerFee: 0,
-            makerFee: 0
+            makerFee: 0,
+            poolFee: 0,
+            protocolFee: 0,
+            protocol: BucketId.wrap(0)
         });
         bytes32[TIERS] memory before = _digests();
         try clearing.applyFill(fill) {
@@ -497,7 +500,10 @@ contract ClearingHandler is TestBase {
             size: f.size,
             price: f.price,
             takerFee: f.takerFee,
-            makerFee: f.makerFee
+            makerFee: f.makerFee,
+            poolFee: 0,
+            protocolFee: 0,
+            protocol: BucketId.wrap(0)
         });
         try clearing.applyFill(fill) {
             ok = true;

@@ -185,7 +185,10 @@ contract LiquidationHandler is TestBase {
             size: signedSize,
             price: price,
             takerFee: 0,
-            makerFee: 0
+            makerFee: 0,
+            poolFee: 0,
+            protocolFee: 0,
+            protocol: BucketId.wrap(0)
         });
         try clearing.applyFill(f) {
             ++calls[this.openPosition.selector];
