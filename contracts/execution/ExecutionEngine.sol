@@ -11,9 +11,8 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 
 import {IClearingHouse} from "../interfaces/IClearingHouse.sol";
 import {IExecutionEngine} from "../interfaces/IExecutionEngine.sol";
-import {IOracleRouter} from "../interfaces/IOracleRouter.sol";
+import {IOracleRouter, PriceFlags} from "../interfaces/IOracleRouter.sol";
 import {IRiskEngine} from "../interfaces/IRiskEngine.sol";
-import {IOracleRouter as Oracle, PriceFlags} from "../interfaces/IOracleRouter.sol";
 import {BucketId, BucketIdLib} from "../libraries/BucketId.sol";
 import {PositionMath} from "../libraries/PositionMath.sol";
 
@@ -384,7 +383,7 @@ contract ExecutionEngine is IExecutionEngine, AccessManaged, EIP712, ReentrancyG
 
     /// @dev The oracle's price of `asset`: the strict read when `strict`, otherwise the liquidation read (any
     /// available price).
-    function _read(bytes32 asset, bool strict) private view returns (Oracle.Price memory p) {
+    function _read(bytes32 asset, bool strict) private view returns (IOracleRouter.Price memory p) {
         p = strict ? ORACLE.getPrice(asset) : ORACLE.getPriceForLiquidation(asset);
         if (p.flags & PriceFlags.UNAVAILABLE != 0 || p.price == 0) revert ExecutionPriceUnavailable(asset);
     }
@@ -409,7 +408,7 @@ contract ExecutionEngine is IExecutionEngine, AccessManaged, EIP712, ReentrancyG
         (q.position, q.poolPosition, q.openInterest) = CLEARING.tradeState(account, q.poolAccount, market);
         q.increases = PositionMath.increases(q.position, size);
 
-        Oracle.Price memory p = _read(q.params.oracleAsset, q.increases);
+        IOracleRouter.Price memory p = _read(q.params.oracleAsset, q.increases);
         q.mid = p.price;
         bool buys = size > 0;
         // The conservative side of the band (see the interface: front-running), then the skew impact: the mean
