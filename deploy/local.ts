@@ -140,7 +140,7 @@ export function localFoundationConfig(
         quote: "USDC",
         maxPositions: 8,
         ...pool,
-        markets: [market(1, 500, 250, 120, 20, 100), market(2, 500, 250, 120, 20, 100)],
+        markets: [market(1, 500, 250, 120, 10, 100), market(2, 500, 250, 120, 10, 100)],
         collaterals: [
           { token: "WETH", asset: "ETH/USD", weightBps: 7_500, excessWeightBps: 5_000, sizeThreshold: "2000000" },
         ],
@@ -157,7 +157,7 @@ export function localFoundationConfig(
         quote: "USDC",
         maxPositions: 8,
         ...pool,
-        markets: [market(1, 200, 100, 50, 50, 40)],
+        markets: [market(1, 200, 100, 50, 25, 40)],
         deposits: [{ token: "USDC", cap: "5000000" }],
       },
     ],

@@ -14,6 +14,7 @@ import {IExecutionEngine} from "../interfaces/IExecutionEngine.sol";
 import {IOracleRouter, PriceFlags} from "../interfaces/IOracleRouter.sol";
 import {IRiskEngine} from "../interfaces/IRiskEngine.sol";
 import {BucketId, BucketIdLib} from "../libraries/BucketId.sol";
+import {PoolPricing} from "../libraries/PoolPricing.sol";
 import {PositionMath} from "../libraries/PositionMath.sol";
 
 /// @title ExecutionEngine
@@ -62,18 +63,31 @@ contract ExecutionEngine is IExecutionEngine, AccessManaged, EIP712, ReentrancyG
         IRiskEngine.TradeParams params;
     }
 
-    /// @dev The fee split and the pause flag, in one word (every trade reads both).
+    /// @dev The fee split, the pause flag and the pool's spread floor, in one word (every trade reads it).
     struct Config {
         address treasury;
         uint16 poolShareBps;
         uint16 protocolShareBps;
         bool riskIncreasePaused;
+        uint16 minPoolSpreadBps;
     }
 
     uint256 private constant WAD = 1e18;
     uint256 private constant BPS = 10_000;
     /// @dev The flag of a cancelled order in {_orders}; an order's size, and so its fill, is below 2^255.
     uint256 private constant CANCELLED = 1 << 255;
+    /// @notice The largest size of one pool trade (base WAD): 2^96 − 1, far above any open-interest cap.
+    uint256 public constant MAX_POOL_TRADE = PoolPricing.MAX_SIZE;
+    /// @notice The largest floor of the pool's spread (bps).
+    uint256 public constant MAX_POOL_SPREAD = 1_000;
+    /// @dev Flags of a price that may lag the market by more than its band: an exit to the pool on it is priced
+    /// at the asset's widest band (the pool cannot know the price; a trader who can would take the difference).
+    uint256 private constant UNRELIABLE =
+        PriceFlags.STALE |
+            PriceFlags.PRIMARY_FAILED |
+            PriceFlags.OUT_OF_BOUNDS |
+            PriceFlags.FALLBACK_LAST_GOOD |
+            PriceFlags.SEQUENCER_DOWN;
 
     IClearingHouse public immutable CLEARING;
     IOracleRouter public immutable ORACLE;
@@ -123,8 +137,9 @@ contract ExecutionEngine is IExecutionEngine, AccessManaged, EIP712, ReentrancyG
         // The band around the oracle price of the clearing house's read: the strict read whenever a side's risk
         // grows (it reverts unless the price is good), otherwise any available price.
         _requireInBand(x.price, mid, tp.priceBandBps);
-        _requireLeverage(x.taker, x.takerPosition, x.takerSize, x.price, takerEquity, tp.maxLeverage);
-        _requireLeverage(x.maker, x.makerPosition, -x.takerSize, x.price, makerEquity, tp.maxLeverage);
+        uint256 mark = Math.max(x.price, mid);
+        _requireLeverage(x.taker, x.takerPosition, x.takerSize, mark, takerEquity, tp.maxLeverage);
+        _requireLeverage(x.maker, x.makerPosition, -x.takerSize, mark, makerEquity, tp.maxLeverage);
     }
 
     /// @inheritdoc IExecutionEngine
@@ -139,9 +154,11 @@ contract ExecutionEngine is IExecutionEngine, AccessManaged, EIP712, ReentrancyG
         if (msg.sender != owner && !CLEARING.isOperator(owner, msg.sender)) {
             revert ExecutionUnauthorizedTrader(account, msg.sender);
         }
-        PoolQuote memory q = _quotePool(account, market, size);
-        if (reduceOnly && q.increases) revert ExecutionNotReducing(bytes32(0), q.position, size);
+        // The clearing house reads the price strictly for a trade that adds risk, and reverts unless it is good;
+        // pricing on the liquidation read here spares a second strict read (the two agree on a good price).
         Config memory c = _config;
+        PoolQuote memory q = _quotePool(account, market, size, false, c.minPoolSpreadBps);
+        if (reduceOnly && q.increases) revert ExecutionNotReducing(bytes32(0), q.position, size);
         if (c.riskIncreasePaused && q.increases) revert ExecutionRiskIncreasePaused();
         price = q.price;
         if (size > 0 ? price > acceptablePrice : price < acceptablePrice) {
@@ -153,7 +170,7 @@ contract ExecutionEngine is IExecutionEngine, AccessManaged, EIP712, ReentrancyG
         fee = Math.mulDiv(Math.mulDiv(SignedMath.abs(size), price, WAD), q.params.takerFeeBps, BPS, Math.Rounding.Ceil);
         emit PoolTraded(account, market, size, price, q.mid, fee);
         (int256 equity, , ) = CLEARING.applyFill(_fill(c, account, q.poolAccount, market, size, price, fee, 0));
-        _requireLeverage(account, q.position, size, price, equity, q.params.maxLeverage);
+        _requireLeverage(account, q.position, size, Math.max(price, q.mid), equity, q.params.maxLeverage);
     }
 
     // ================================================================ governance
@@ -168,6 +185,13 @@ contract ExecutionEngine is IExecutionEngine, AccessManaged, EIP712, ReentrancyG
     function unpauseRiskIncrease() external restricted {
         _config.riskIncreasePaused = false;
         emit RiskIncreasePausedSet(false);
+    }
+
+    /// @inheritdoc IExecutionEngine
+    function setPoolSpread(uint16 minPoolSpreadBps) external restricted {
+        if (minPoolSpreadBps > MAX_POOL_SPREAD) revert ExecutionInvalidPoolSpread(minPoolSpreadBps, MAX_POOL_SPREAD);
+        _config.minPoolSpreadBps = minPoolSpreadBps;
+        emit PoolSpreadSet(minPoolSpreadBps);
     }
 
     /// @inheritdoc IExecutionEngine
@@ -234,12 +258,17 @@ contract ExecutionEngine is IExecutionEngine, AccessManaged, EIP712, ReentrancyG
     }
 
     /// @inheritdoc IExecutionEngine
+    function minPoolSpread() external view returns (uint256) {
+        return _config.minPoolSpreadBps;
+    }
+
+    /// @inheritdoc IExecutionEngine
     function quotePoolTrade(
         BucketId account,
         uint16 market,
         int256 size
     ) external view returns (uint256 price, uint256 oraclePrice) {
-        PoolQuote memory q = _quotePool(account, market, size);
+        PoolQuote memory q = _quotePool(account, market, size, true, _config.minPoolSpreadBps);
         return (q.price, q.mid);
     }
 
@@ -397,8 +426,17 @@ contract ExecutionEngine is IExecutionEngine, AccessManaged, EIP712, ReentrancyG
     }
 
     /// @dev A pool trade of `size` for `account`, priced now (see {IExecutionEngine-tradeWithPool}).
-    function _quotePool(BucketId account, uint16 market, int256 size) private view returns (PoolQuote memory q) {
+    /// @dev `strictIfIncreasing`: a trade that adds risk is priced on the strict read (which reverts unless the
+    /// price is good), otherwise on the liquidation read.
+    function _quotePool(
+        BucketId account,
+        uint16 market,
+        int256 size,
+        bool strictIfIncreasing,
+        uint256 minSpreadBps
+    ) private view returns (PoolQuote memory q) {
         if (size == 0) revert ExecutionZeroSize();
+        if (SignedMath.abs(size) > MAX_POOL_TRADE) revert ExecutionSizeTooLarge(size, MAX_POOL_TRADE);
         q.tier = account.tier();
         address pool = CLEARING.pool(q.tier);
         if (pool == address(0)) revert ExecutionNoPool(q.tier);
@@ -408,29 +446,27 @@ contract ExecutionEngine is IExecutionEngine, AccessManaged, EIP712, ReentrancyG
         (q.position, q.poolPosition, q.openInterest) = CLEARING.tradeState(account, q.poolAccount, market);
         q.increases = PositionMath.increases(q.position, size);
 
-        IOracleRouter.Price memory p = _read(q.params.oracleAsset, q.increases);
+        IOracleRouter.Price memory p = _read(q.params.oracleAsset, strictIfIncreasing && q.increases);
         q.mid = p.price;
         bool buys = size > 0;
-        // The conservative side of the band (see the interface: front-running), then the skew impact: the mean
-        // of the traders' net long before and after, over the skew scale. Rounded against the trader.
-        uint256 base = buys ? p.upper : p.lower;
-        int256 factor = int256(WAD);
-        if (q.params.skewScale != 0) {
-            int256 skewBefore = -q.poolPosition;
-            int256 skewSum = 2 * skewBefore + size;
-            factor = int256(2 * uint256(q.params.skewScale));
-            factor += skewSum;
-            if (factor <= 0) revert ExecutionPriceOutsideBand(0, q.mid, q.params.priceBandBps);
-            q.price = Math.mulDiv(
-                base,
-                uint256(factor),
-                2 * uint256(q.params.skewScale),
-                buys ? Math.Rounding.Ceil : Math.Rounding.Floor
-            );
+        // The conservative side of the band, at least the spread floor (see the interface: front-running); on a
+        // price that may lag the market (only exits trade on one), the asset's widest band. Then the skew impact.
+        if (p.flags & UNRELIABLE != 0) minSpreadBps = ORACLE.assetConfig(q.params.oracleAsset).maxConfidenceBps;
+        // Rounding: up — the spread is never narrower than its floor.
+        uint256 spread = Math.min(Math.mulDiv(q.mid, minSpreadBps, BPS, Math.Rounding.Ceil), q.mid);
+        uint256 base = buys ? Math.max(p.upper, q.mid + spread) : Math.min(p.lower, q.mid - spread);
+        q.price = PoolPricing.impacted(base, -q.poolPosition, size, q.params.skewScale);
+        // Rounding: down — the band is never wider than configured.
+        uint256 allowed = Math.mulDiv(q.mid, q.params.priceBandBps, BPS);
+        if (q.increases) {
+            // A trade that adds risk must fit in the band: the pool takes no more skew than the band prices.
+            _requireInBand(q.price, q.mid, q.params.priceBandBps);
+        } else if (buys) {
+            // An exit always executes: its impact stops at the band's edge, never better than the band's side.
+            q.price = Math.max(base, Math.min(q.price, q.mid + allowed));
         } else {
-            q.price = base;
+            q.price = Math.min(base, Math.max(q.price, q.mid - allowed));
         }
-        _requireInBand(q.price, q.mid, q.params.priceBandBps);
     }
 
     /// @dev The clearing-house fill of `size` for `taker` against `maker`, with the fees split by the config.

@@ -246,7 +246,7 @@ interface IClearingHouse {
     ) external returns (Health memory h, LiquidationPlan memory plan, uint256 backstopReward);
 
     /// @notice Opens a liquidation batch (LIQUIDATOR): until {endBatch}, the caller's {liquidate} calls read
-    /// each tier's config and each market's parameters and price band once and reuse them; nobody else's
+    /// each market's parameters and price band once and reuse them; nobody else's
     /// calls see the batch. The opener must keep every price and parameter source still while its batch is
     /// open: the LiquidationEngine opens it around a loop whose calls never leave the protocol and closes it
     /// in the same call, so a batch never spans a caller's own calls (which could update a pull oracle).
@@ -286,6 +286,10 @@ interface IClearingHouse {
 
     /// @notice Registers `account` as an executor (ADMIN): its {applyFill} calls skip the AccessManager round
     /// trip. Unregistered callers still pass with the EXECUTOR role.
+    /// @dev A registered executor is not subject to the AccessManager at all: closing the clearing house as a
+    /// target or revoking its EXECUTOR role does not stop its fills; unregistering it does. The clearing house
+    /// trusts an executor's fill prices (its own checks are the margin ones), so EXECUTOR belongs to the
+    /// execution engine only.
     function setExecutor(address account, bool registered) external;
 
     // ---------------------------------------------------------------- views

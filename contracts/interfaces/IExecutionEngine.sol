@@ -10,13 +10,17 @@ import {BucketId} from "../libraries/BucketId.sol";
 /// checks; the engine never touches tokens. The engine enforces the execution layer's own limits: the price
 /// band around the oracle, open-interest caps per tier × market and the largest leverage at open.
 ///
-/// Pool trades resist oracle front-running by price, not by delay: a buyer pays the upper side of the
-/// oracle's confidence band and a seller receives the lower side, before skew impact and fee. The band's
-/// half-width is at least the feed's deviation threshold (a deployment rule, validated by the SDK's config),
-/// and the on-chain price is only known to within that threshold of the market (a feed updates when the
-/// market moves beyond it). So a trader who knows the next update cannot buy below, or sell above, the
-/// price that update will post: trading ahead of it does not profit. The band widens with the price's age,
-/// so a stale price costs more to trade on, never less.
+/// Pool trades resist oracle front-running by price, not by delay: a buyer pays at least the upper side of
+/// the oracle's confidence band and a seller receives at most the lower side, before skew impact and fee, and
+/// never less than a spread floor from the mid (`setPoolSpread`, ADMIN). A push feed posts a new round once
+/// the market moves past its deviation threshold, so its price is known only to within that threshold; with
+/// the floor (and the band's base half-width) at least the threshold, a trader who knows the next update
+/// cannot buy below, or sell above, the price it will post: trading ahead of it does not profit. The band
+/// widens with the price's age; an exit on a price that may lag the market by more than that (stale, failed
+/// primary, fallback, out of bounds, sequencer down) is priced at the asset's widest band. What the price
+/// cannot cover is a single round moving further than the spread (the market outrunning the feed): the pool's
+/// exposure to it is bounded by the skew it may take (a risk-increasing trade must price inside the tier's
+/// band, so the traders' net position stays within about band × skewScale) and by the open-interest caps.
 ///
 /// An order is signed by its account's owner or one of the owner's clearing operators, as an EOA (ECDSA) or a
 /// smart wallet (EIP-1271). It fills at most its size, across any number of settlements; it can be cancelled
@@ -94,8 +98,12 @@ interface IExecutionEngine {
     error ExecutionAcceptablePriceExceeded(uint256 price, uint256 acceptablePrice);
     /// @notice The position's notional after the fill exceeds `maxLeverage` × the account's equity.
     error ExecutionLeverageExceeded(BucketId account, uint256 notional, int256 equity, uint256 maxLeverage);
+    /// @notice A pool trade's size is above the largest one accepted.
+    error ExecutionSizeTooLarge(int256 size, uint256 max);
     /// @notice The oracle has no price for `asset` at all.
     error ExecutionPriceUnavailable(bytes32 asset);
+    /// @notice The pool's spread floor is above the largest accepted.
+    error ExecutionInvalidPoolSpread(uint256 minPoolSpreadBps, uint256 max);
     /// @notice The fee shares exceed the whole fee, or a protocol share has no treasury.
     error ExecutionInvalidFeeConfig(address treasury, uint256 poolShareBps, uint256 protocolShareBps);
 
@@ -132,6 +140,8 @@ interface IExecutionEngine {
     /// @notice The fee split was set: `poolShareBps` of every fee to the tier's pool, `protocolShareBps` to the
     /// treasury's account `(treasury, tier, 0)`, the rest to the tier's insurance fund.
     event FeeConfigSet(address indexed treasury, uint16 poolShareBps, uint16 protocolShareBps);
+    /// @notice The floor of the pool's spread (each side, bps of the oracle mid) was set.
+    event PoolSpreadSet(uint16 minPoolSpreadBps);
 
     // ---------------------------------------------------------------- entry points
 
@@ -144,19 +154,24 @@ interface IExecutionEngine {
     /// raises the tier's open interest (Σ long sizes) may not take it above the market's cap in the tier;
     /// each side pays its fee on the notional (rounded up); the clearing house then applies the fill, checks
     /// IM for each side whose risk grows and refuses a reducing side that would end in debt. A side whose
-    /// risk grows may hold at most the market's max leverage: its position's notional at the fill price over
-    /// its equity after the fill.
+    /// risk grows may hold at most the market's max leverage: its position's notional in this market, at the
+    /// higher of the fill price and the oracle mid, over its equity after the fill. (The limit is per market;
+    /// IM bounds the account as a whole.)
     function settleMatch(SignedOrder calldata maker, SignedOrder calldata taker, uint256 size) external;
 
     /// @notice Trades `size` (signed: > 0 buys) of `market` for `account` against its tier's backstop pool, at
     /// once (the account's owner or an operator). Price: the upper side of the oracle band for a buy, the lower
-    /// side for a sell, times the skew impact `1 + (skew before + skew after) / (2 × skewScale)` (skew: the
-    /// traders' net long, the pool's size negated), rounded against the trader; it must lie within the tier's
-    /// band around the oracle price and be no worse than `acceptablePrice`. The taker fee is charged on the
-    /// notional. A trade that opens, increases or flips the position needs the strict oracle read, the open
-    /// interest cap and the max leverage; one that only reduces it (an exit) executes on any available price,
-    /// even while risk-increasing trades are paused, an asset's breaker is tripped or the sequencer is in grace.
-    /// `reduceOnly` refuses a trade that would not reduce.
+    /// side for a sell (at least the spread floor from the mid; the asset's widest band for an exit on a price
+    /// that may lag the market), with the skew impact of the part of the trade that grows the traders' net position
+    /// (skew: the pool's size negated) on the trade's side: the premium at skew `x` is `|x| / skewScale`,
+    /// averaged over the trade, so splitting a trade costs the same; rounded against the trader. The taker fee
+    /// is charged on the notional. A trade that opens, increases or flips the position needs the strict oracle
+    /// read, a price within the tier's band around the oracle price (so the pool takes no more skew than the
+    /// band prices), the open-interest cap and the max leverage. A trade that only reduces the position (an
+    /// exit) always executes, on any available price: while risk-increasing trades are paused, an asset's
+    /// breaker is tripped or the sequencer is in grace; its impact stops at the band's edge, and its price is
+    /// never better than the band's side. The price must be no worse than `acceptablePrice`; `reduceOnly`
+    /// refuses a trade that would not reduce.
     /// @return price The fill price.
     /// @return fee The fee charged (quote WAD).
     function tradeWithPool(
@@ -166,6 +181,11 @@ interface IExecutionEngine {
         uint256 acceptablePrice,
         bool reduceOnly
     ) external returns (uint256 price, uint256 fee);
+
+    /// @notice Sets the floor of the pool's spread (ADMIN, at most MAX_POOL_SPREAD): a pool trade's price is
+    /// at least this far from the oracle mid on the trader's side, whatever the oracle's band. Set it to at least
+    /// the largest deviation threshold of the markets' feeds (the deployment config checks it).
+    function setPoolSpread(uint16 minPoolSpreadBps) external;
 
     /// @notice Sets how fees are split (ADMIN): `poolShareBps` to the tier's pool, `protocolShareBps` to the
     /// account `(treasury, tier, 0)`, the rest to the tier's insurance fund. The shares add to at most 100%.
@@ -200,6 +220,9 @@ interface IExecutionEngine {
 
     /// @notice Whether risk-increasing trades are paused.
     function riskIncreasePaused() external view returns (bool);
+
+    /// @notice The floor of the pool's spread (bps of the oracle mid, each side).
+    function minPoolSpread() external view returns (uint256);
 
     /// @notice The fee split: the treasury and the pool's and the protocol's shares (bps).
     function feeConfig() external view returns (address treasury, uint16 poolShareBps, uint16 protocolShareBps);

@@ -7,10 +7,10 @@ import {TransientSlot} from "@openzeppelin/contracts/utils/TransientSlot.sol";
 import {IRiskEngine} from "../interfaces/IRiskEngine.sol";
 
 /// @title ContextCache
-/// @notice A cache in EIP-1153 transient storage of what the liquidation read needs of a tier (its config and
-/// collateral tokens) and of a tier × market (its {IRiskEngine-MarginParams} and the liquidation price band),
-/// for the length of one liquidation batch. The batch then reads the risk engine and the oracle once per
-/// tier and market, not once per account.
+/// @notice A cache in EIP-1153 transient storage of what the liquidation read needs of a tier × market (its
+/// {IRiskEngine-MarginParams} and the liquidation price band), for the length of one liquidation batch. The
+/// batch then reads the risk engine and the oracle once per market, not once per account. (Each account still
+/// reads its tier's config: caching it too no longer fits the clearing house's size limit.)
 /// @dev Entries belong to a `scope` (one batch); a new scope never sees an older one's entries. A scope must
 /// not outlive a span in which nothing can change a price or a parameter: a transaction may update a pull
 /// oracle, or a mock feed, between two calls, so caching for the whole transaction would let a caller
@@ -31,50 +31,8 @@ library ContextCache {
 
     /// @dev keccak256(abi.encode(uint256(keccak256("strata.clearing.MarketContext")) - 1)) & ~bytes32(uint256(0xff))
     bytes32 private constant MARKETS = 0x222c7b6541d13b3678413be21a75539263c7c24fc809a2d56d9ec9b66d21d700;
-    /// @dev keccak256(abi.encode(uint256(keccak256("strata.clearing.TierContext")) - 1)) & ~bytes32(uint256(0xff))
-    bytes32 private constant TIERS = 0x8e41c87fc3b8f8d2dbd5e17f9a1b9a0573332ee17bdd48e7bc503bf674817500;
-    /// @dev Set in a stored tier entry's first word, so that it is never 0.
-    uint256 private constant STORED = 1 << 255;
 
     uint256 private constant MASK_128 = type(uint128).max;
-
-    /// @notice The config and collateral tokens of `tier`, if `scope` stored them.
-    function loadTier(
-        uint256 scope,
-        uint8 tier
-    ) internal view returns (bool found, IRiskEngine.TierConfig memory tc, address[] memory tokens) {
-        bytes32 base = TIERS.deriveMapping(scope).deriveMapping(uint256(tier));
-        uint256 w0 = base.asUint256().tload();
-        if (w0 == 0) return (false, tc, tokens);
-        found = true;
-        tc.quoteToken = address(uint160(w0));
-        tc.quoteDecimals = uint8(w0 >> 160);
-        tc.maxPositions = uint8(w0 >> 168);
-        tc.depth = uint8(w0 >> 176);
-        tc.listed = uint8(w0 >> 184) != 0;
-        tokens = new address[](uint8(w0 >> 192));
-        for (uint256 i; i < tokens.length; ++i) {
-            tokens[i] = address(uint160(base.offset(i + 1).asUint256().tload()));
-        }
-    }
-
-    /// @notice Stores `tier`'s config and collateral tokens (at most 255) in `scope`.
-    function storeTier(uint256 scope, uint8 tier, IRiskEngine.TierConfig memory tc, address[] memory tokens) internal {
-        if (tokens.length > type(uint8).max) return;
-        bytes32 base = TIERS.deriveMapping(scope).deriveMapping(uint256(tier));
-        base.asUint256().tstore(
-            STORED |
-                uint256(uint160(tc.quoteToken)) |
-                (uint256(tc.quoteDecimals) << 160) |
-                (uint256(tc.maxPositions) << 168) |
-                (uint256(tc.depth) << 176) |
-                ((tc.listed ? uint256(1) : 0) << 184) |
-                (tokens.length << 192)
-        );
-        for (uint256 i; i < tokens.length; ++i) {
-            base.offset(i + 1).asUint256().tstore(uint256(uint160(tokens[i])));
-        }
-    }
 
     /// @notice The entry of `market` in `tier`, if `scope` stored one.
     function loadMarket(

@@ -179,6 +179,179 @@ describe("ClearingHouse", () => {
     });
   });
 
+  // ================================================================ applyFill: fee split, executor, read rule
+
+  describe("applyFill: fee split, registered executor, returns and the oracle read", () => {
+    /** Alice and Bob with 100,000 USDC each in core; Carol's core account is the protocol's fee account. */
+    async function funded() {
+      const f = await setup();
+      const a = await f.deposit(f.alice, "USDC", CORE, usdc("100000"));
+      const b = await f.deposit(f.bob, "USDC", CORE, usdc("100000"));
+      return { f, a, b, protocol: f.acct(f.carol, CORE), pool: f.acct(f.poolOwner, CORE) };
+    }
+
+    type Split = { poolFee: bigint; protocolFee: bigint; protocol: bigint };
+    const fillWith = (f: ClearingFixture, a: bigint, b: bigint, split: Split, size = w("2")) =>
+      f.clearing.connect(f.executor).applyFill({
+        taker: a,
+        maker: b,
+        market: ETH,
+        size,
+        price: w("3000"),
+        takerFee: w("3"),
+        makerFee: w("1.2"),
+        ...split,
+      });
+
+    async function cashes(f: ClearingFixture, accounts: bigint[]) {
+      return Promise.all([...accounts, f.insurance(CORE)].map((x) => f.clearing.cash(x)));
+    }
+
+    it("splits the fees: the pool's share to its account, the protocol's to its account, the rest to insurance", async () => {
+      const { f, a, b, protocol, pool } = await funded();
+      await f.clearing.connect(f.deployer).setPool(CORE, f.poolOwner.address);
+      await expect(fillWith(f, a, b, { poolFee: w("1"), protocolFee: w("0.5"), protocol }))
+        .to.emit(f.clearing, "FillApplied")
+        .withArgs(a, b, ETH, w("2"), w("3000"), w("3"), w("1.2"), w("1"), w("0.5"), 0n, 0n);
+      expect(await cashes(f, [a, b, pool, protocol])).to.deep.equal([-w("3"), -w("1.2"), w("1"), w("0.5"), w("2.7")]);
+      // Cash moved between accounts of one tier: Σ cash is 0, no tier's figures moved.
+      for (const t of [PRO, EDGE]) expect(await f.clearing.cash(f.insurance(t))).to.equal(0n);
+    });
+
+    it("while the tier has no pool, the pool's share goes to the insurance fund", async () => {
+      const { f, a, b, protocol, pool } = await funded();
+      await fillWith(f, a, b, { poolFee: w("1"), protocolFee: w("0.5"), protocol });
+      expect(await cashes(f, [pool, protocol])).to.deep.equal([0n, w("0.5"), w("3.7")]);
+    });
+
+    it("shares above the fees: ClearingInvalidFeeSplit(fees, poolFee, protocolFee), nothing changes", async () => {
+      const { f, a, b, protocol } = await funded();
+      const before = await cashes(f, [a, b, protocol]);
+      for (const [poolFee, protocolFee] of [
+        [w("4.2"), 1n],
+        [w("4.2") + 1n, 0n],
+        [0n, w("4.2") + 1n],
+      ] as const) {
+        await expect(fillWith(f, a, b, { poolFee, protocolFee, protocol }))
+          .to.be.revertedWithCustomError(f.clearing, "ClearingInvalidFeeSplit")
+          .withArgs(w("4.2"), poolFee, protocolFee);
+      }
+      expect(await cashes(f, [a, b, protocol])).to.deep.equal(before);
+      // All of the fees to the pool and protocol is allowed.
+      await expect(fillWith(f, a, b, { poolFee: w("4"), protocolFee: w("0.2"), protocol })).to.emit(
+        f.clearing,
+        "FillApplied",
+      );
+    });
+
+    it("a protocol account of another tier or without an owner: ClearingInvalidAccount(protocol); ignored at fee 0", async () => {
+      const { f, a, b } = await funded();
+      for (const protocol of [f.acct(f.carol, PRO), f.insurance(CORE), accountBucket(ZeroAddress, CORE, 0n)]) {
+        await expect(fillWith(f, a, b, { poolFee: 0n, protocolFee: 1n, protocol }))
+          .to.be.revertedWithCustomError(f.clearing, "ClearingInvalidAccount")
+          .withArgs(protocol);
+      }
+      await expect(fillWith(f, a, b, { poolFee: 0n, protocolFee: 0n, protocol: f.acct(f.carol, PRO) })).to.emit(
+        f.clearing,
+        "FillApplied",
+      );
+      expect(await f.clearing.cash(f.acct(f.carol, PRO))).to.equal(0n);
+    });
+
+    it("returns both sides' equity after the fill and the oracle mid of its read (what health() shows)", async () => {
+      const { f, a, b } = await funded();
+      const split = { poolFee: 0n, protocolFee: 0n, protocol: 0n };
+      await (await fillWith(f, a, b, split)).wait();
+      const takerEquity = (await f.health(a)).equity;
+      const makerEquity = (await f.health(b)).equity;
+      const oraclePrice = (await f.quote(ETH_KEY)).mid;
+      // The same fill again, as a static call from the state after the first: its figures are the next ones.
+      const next = await f.clearing.connect(f.executor).applyFill.staticCall({
+        taker: a,
+        maker: b,
+        market: ETH,
+        size: w("2"),
+        price: w("3000"),
+        takerFee: w("3"),
+        makerFee: w("1.2"),
+        ...split,
+      });
+      expect(next.oraclePrice).to.equal(oraclePrice);
+      // Each side pays its fee again; the mark is unchanged in this block.
+      expect(next.takerEquity).to.equal(takerEquity - w("3") + unrealizedPnl(w("2"), w("6000"), ETH_Q.lower));
+      expect(next.makerEquity).to.equal(makerEquity - w("1.2") + unrealizedPnl(-w("2"), -w("6000"), ETH_Q.upper));
+      expect(oraclePrice).to.equal(ETH_Q.mid);
+    });
+
+    it("tradeState: both sizes in the market and the tier's open interest, in one read", async () => {
+      const { f, a, b } = await funded();
+      await f.fill(a, b, ETH, w("2"), w("3000"));
+      expect([...(await f.clearing.tradeState(a, b, ETH))]).to.deep.equal([w("2"), -w("2"), w("2")]);
+      expect([...(await f.clearing.tradeState(b, f.acct(f.carol, CORE), BTC))]).to.deep.equal([0n, 0n, 0n]);
+    });
+
+    it("setExecutor: ADMIN only; the zero address is refused; a registered executor needs no EXECUTOR role", async () => {
+      const { f, a, b } = await funded();
+      const split = { poolFee: 0n, protocolFee: 0n, protocol: 0n };
+      const fillArgs = { taker: a, maker: b, market: ETH, size: w("1"), price: w("3000"), takerFee: 0n, makerFee: 0n };
+      for (const caller of [f.alice, f.executor, f.risk]) {
+        await expect(f.clearing.connect(caller).setExecutor(f.outsider.address, true))
+          .to.be.revertedWithCustomError(f.clearing, "AccessManagedUnauthorized")
+          .withArgs(caller.address);
+      }
+      await expect(f.clearing.connect(f.deployer).setExecutor(ZeroAddress, true))
+        .to.be.revertedWithCustomError(f.clearing, "ClearingInvalidLiquidator")
+        .withArgs(ZeroAddress);
+      await expect(f.clearing.connect(f.outsider).applyFill({ ...fillArgs, ...split }))
+        .to.be.revertedWithCustomError(f.clearing, "AccessManagedUnauthorized")
+        .withArgs(f.outsider.address);
+
+      await expect(f.clearing.connect(f.deployer).setExecutor(f.outsider.address, true))
+        .to.emit(f.clearing, "ExecutorSet")
+        .withArgs(f.outsider.address, true);
+      expect(await f.clearing.isExecutor(f.outsider.address)).to.equal(true);
+      await expect(f.clearing.connect(f.outsider).applyFill({ ...fillArgs, ...split })).to.emit(
+        f.clearing,
+        "FillApplied",
+      );
+
+      await expect(f.clearing.connect(f.deployer).setExecutor(f.outsider.address, false))
+        .to.emit(f.clearing, "ExecutorSet")
+        .withArgs(f.outsider.address, false);
+      expect(await f.clearing.isExecutor(f.outsider.address)).to.equal(false);
+      await expect(f.clearing.connect(f.outsider).applyFill({ ...fillArgs, ...split }))
+        .to.be.revertedWithCustomError(f.clearing, "AccessManagedUnauthorized")
+        .withArgs(f.outsider.address);
+      // The deployed execution engine is registered.
+      expect(await f.clearing.isExecutor(await f.d.execution.getAddress())).to.equal(true);
+    });
+
+    it("a stale price: risk grows only at a good price, except the pool's taking the other side of an exit", async () => {
+      const { f, a, b, pool } = await funded();
+      await f.clearing.connect(f.deployer).setPool(CORE, f.poolOwner.address);
+      await f.deposit(f.poolOwner, "USDC", CORE, usdc("100000"));
+      const c = await f.deposit(f.carol, "USDC", CORE, usdc("100000"));
+      await f.fill(a, b, ETH, w("1"), w("3000"));
+      const updatedAt = (await f.feeds.ethPrimary.latestRoundData())[3];
+      await time.increaseTo(updatedAt + PRIMARY_MAX_AGE + 60n);
+
+      // Alice exits against Carol, whose risk would grow: refused (the strict read).
+      await expect(f.fill(a, c, ETH, -w("0.5"), w("3000"))).to.be.revertedWithCustomError(f.oracle, "OracleStalePrice");
+      // Carol opening against Bob's exit: refused too, whichever side is the taker.
+      await expect(f.fill(b, c, ETH, w("0.5"), w("3000"))).to.be.revertedWithCustomError(f.oracle, "OracleStalePrice");
+      // Alice exits against the pool, whose risk grows: it executes on the stale price (liquidation read).
+      await expect(f.fill(a, pool, ETH, -w("0.5"), w("3000"))).to.emit(f.clearing, "FillApplied");
+      expect((await f.position(pool, ETH)).size).to.equal(w("0.5"));
+      // The pool itself opening as the taker is an ordinary risk increase: refused.
+      await expect(f.fill(pool, c, ETH, w("0.5"), w("3000"))).to.be.revertedWithCustomError(
+        f.oracle,
+        "OracleStalePrice",
+      );
+      // Two exits always execute.
+      await expect(f.fill(a, b, ETH, -w("0.5"), w("3000"))).to.emit(f.clearing, "FillApplied");
+    });
+  });
+
   // ================================================================ applyFill: validation
 
   describe("applyFill: validation", () => {
@@ -239,7 +412,7 @@ describe("ClearingHouse", () => {
       // 1 wei of ETH at 1e36: notional 1e18 (one quote unit).
       await expect(f.fill(a, b, ETH, 1n, MAX_PRICE))
         .to.emit(f.clearing, "FillApplied")
-        .withArgs(a, b, ETH, 1n, MAX_PRICE, 0n, 0n, 0n, 0n);
+        .withArgs(a, b, ETH, 1n, MAX_PRICE, 0n, 0n, 0n, 0n, 0n, 0n);
       expect(await f.position(a, ETH)).to.deep.equal({ size: 1n, openNotional: WAD, fundingIndex: 0n });
       expect(await f.position(b, ETH)).to.deep.equal({ size: -1n, openNotional: -WAD, fundingIndex: 0n });
     });
@@ -412,7 +585,7 @@ describe("ClearingHouse", () => {
       expect(step.realized).to.equal(-w("30"));
       await expect(f.fill(a, b, ETH, -w("0.1"), w("2700")))
         .to.emit(f.clearing, "FillApplied")
-        .withArgs(a, b, ETH, -w("0.1"), w("2700"), 0n, 0n, step.realized, w("30"));
+        .withArgs(a, b, ETH, -w("0.1"), w("2700"), 0n, 0n, 0n, 0n, step.realized, w("30"));
       const after = await f.health(a);
       expect(after.equity).to.equal(w("1100") + step.realized + unrealizedPnl(step.size, step.openNotional, q.lower));
       expect(after.im).to.equal(requirement(notionalUp(step.size, q.upper), 3_333n));
@@ -469,7 +642,7 @@ describe("ClearingHouse", () => {
       // Open long 2 at 3000.
       await expect(f.fill(a, b, ETH, w("2"), w("3000")))
         .to.emit(f.clearing, "FillApplied")
-        .withArgs(a, b, ETH, w("2"), w("3000"), 0n, 0n, 0n, 0n);
+        .withArgs(a, b, ETH, w("2"), w("3000"), 0n, 0n, 0n, 0n, 0n, 0n);
       expect(await f.position(a, ETH)).to.deep.equal(pos("2", "6000"));
       expect(await f.position(b, ETH)).to.deep.equal(pos("-2", "-6000"));
       expect(await f.markets(a)).to.deep.equal([1n]);
@@ -479,7 +652,7 @@ describe("ClearingHouse", () => {
       // Increase by 1 at 3300: average 3100.
       await expect(f.fill(a, b, ETH, w("1"), w("3300")))
         .to.emit(f.clearing, "FillApplied")
-        .withArgs(a, b, ETH, w("1"), w("3300"), 0n, 0n, 0n, 0n);
+        .withArgs(a, b, ETH, w("1"), w("3300"), 0n, 0n, 0n, 0n, 0n, 0n);
       expect(await f.position(a, ETH)).to.deep.equal(pos("3", "9300"));
       expect(await f.position(b, ETH)).to.deep.equal(pos("-3", "-9300"));
       expect(await f.clearing.openInterest(CORE, ETH)).to.equal(w("3"));
@@ -487,7 +660,7 @@ describe("ClearingHouse", () => {
       // Reduce by 1 at 3400: +300 realized.
       await expect(f.fill(a, b, ETH, -w("1"), w("3400")))
         .to.emit(f.clearing, "FillApplied")
-        .withArgs(a, b, ETH, -w("1"), w("3400"), 0n, 0n, w("300"), -w("300"));
+        .withArgs(a, b, ETH, -w("1"), w("3400"), 0n, 0n, 0n, 0n, w("300"), -w("300"));
       expect(await f.position(a, ETH)).to.deep.equal(pos("2", "6200"));
       expect(await f.position(b, ETH)).to.deep.equal(pos("-2", "-6200"));
       expect(await f.clearing.cash(a)).to.equal(w("300"));
@@ -497,7 +670,7 @@ describe("ClearingHouse", () => {
       // Reduce by 0.5 at 3000: −50 realized.
       await expect(f.fill(a, b, ETH, -w("0.5"), w("3000")))
         .to.emit(f.clearing, "FillApplied")
-        .withArgs(a, b, ETH, -w("0.5"), w("3000"), 0n, 0n, -w("50"), w("50"));
+        .withArgs(a, b, ETH, -w("0.5"), w("3000"), 0n, 0n, 0n, 0n, -w("50"), w("50"));
       expect(await f.position(a, ETH)).to.deep.equal(pos("1.5", "4650"));
       expect(await f.position(b, ETH)).to.deep.equal(pos("-1.5", "-4650"));
       expect(await f.clearing.cash(a)).to.equal(w("250"));
@@ -506,7 +679,7 @@ describe("ClearingHouse", () => {
       // Flip: sell 2.5 at 3200 closes 1.5 (+150) and opens short 1 at 3200.
       await expect(f.fill(a, b, ETH, -w("2.5"), w("3200")))
         .to.emit(f.clearing, "FillApplied")
-        .withArgs(a, b, ETH, -w("2.5"), w("3200"), 0n, 0n, w("150"), -w("150"));
+        .withArgs(a, b, ETH, -w("2.5"), w("3200"), 0n, 0n, 0n, 0n, w("150"), -w("150"));
       expect(await f.position(a, ETH)).to.deep.equal(pos("-1", "-3200"));
       expect(await f.position(b, ETH)).to.deep.equal(pos("1", "3200"));
       expect(await f.clearing.cash(a)).to.equal(w("400"));
@@ -516,7 +689,7 @@ describe("ClearingHouse", () => {
       // Close: buy 1 at 3100, +100; both positions and market lists are emptied.
       await expect(f.fill(a, b, ETH, w("1"), w("3100")))
         .to.emit(f.clearing, "FillApplied")
-        .withArgs(a, b, ETH, w("1"), w("3100"), 0n, 0n, w("100"), -w("100"));
+        .withArgs(a, b, ETH, w("1"), w("3100"), 0n, 0n, 0n, 0n, w("100"), -w("100"));
       expect(await f.position(a, ETH)).to.deep.equal(pos("0", "0"));
       expect(await f.position(b, ETH)).to.deep.equal(pos("0", "0"));
       expect(await f.markets(a)).to.deep.equal([]);
@@ -551,7 +724,7 @@ describe("ClearingHouse", () => {
         const nb = applyFillMath(sb.size, sb.openNotional, -size, -notional);
         await expect(f.fill(a, b, ETH, size, price))
           .to.emit(f.clearing, "FillApplied")
-          .withArgs(a, b, ETH, size, price, 0n, 0n, na.realized, nb.realized);
+          .withArgs(a, b, ETH, size, price, 0n, 0n, 0n, 0n, na.realized, nb.realized);
         sa = { size: na.size, openNotional: na.openNotional };
         sb = { size: nb.size, openNotional: nb.openNotional };
         cashA += na.realized;
@@ -582,7 +755,7 @@ describe("ClearingHouse", () => {
       const b = await f.deposit(f.bob, "USDC", CORE, usdc("100000"));
       await expect(f.fill(a, b, ETH, w("2"), w("3000"), w("3"), w("1.2")))
         .to.emit(f.clearing, "FillApplied")
-        .withArgs(a, b, ETH, w("2"), w("3000"), w("3"), w("1.2"), 0n, 0n);
+        .withArgs(a, b, ETH, w("2"), w("3000"), w("3"), w("1.2"), 0n, 0n, 0n, 0n);
       expect(await f.clearing.cash(a)).to.equal(-w("3"));
       expect(await f.clearing.cash(b)).to.equal(-w("1.2"));
       expect(await f.clearing.cash(f.insurance(CORE))).to.equal(w("4.2"));
@@ -647,7 +820,7 @@ describe("ClearingHouse", () => {
         const nm = applyFillMath(m.size, m.openNotional, -size, -notional);
         await expect(f.fill(taker, maker, market, size, price, takerFee, makerFee))
           .to.emit(f.clearing, "FillApplied")
-          .withArgs(taker, maker, market, size, price, takerFee, makerFee, nt.realized, nm.realized);
+          .withArgs(taker, maker, market, size, price, takerFee, makerFee, 0n, 0n, nt.realized, nm.realized);
         model.set(key(taker, market), { size: nt.size, openNotional: nt.openNotional });
         model.set(key(maker, market), { size: nm.size, openNotional: nm.openNotional });
         cash.set(taker, cash.get(taker)! + nt.realized - takerFee);
@@ -989,7 +1162,7 @@ describe("ClearingHouse", () => {
       // Alice sells back at 3100.0000005: +100.0000005 for her, the same loss for Bob.
       await expect(f.fill(a, b, ETH, -w("1"), w("3100.0000005")))
         .to.emit(f.clearing, "FillApplied")
-        .withArgs(a, b, ETH, -w("1"), w("3100.0000005"), 0n, 0n, w("100.0000005"), -w("100.0000005"));
+        .withArgs(a, b, ETH, -w("1"), w("3100.0000005"), 0n, 0n, 0n, 0n, w("100.0000005"), -w("100.0000005"));
 
       // Nothing to pay Alice from yet.
       await expect(f.clearing.settle(a)).not.to.emit(f.clearing, "Settled");
@@ -1266,7 +1439,7 @@ describe("ClearingHouse", () => {
       await f.fill(a, b, ETH, w("10"), w("3000"));
       // RISK tightens pro ETH from 5% / 2.5% / 1.2% to 6% / 3% / 1.5% (a three-day ramp), after the cooldown.
       await time.increase(DAY);
-      const tighter = { ...toMarketRisk(f.d.config.tiers[1]!.markets[0]!), maxLeverage: 16 };
+      const tighter = { ...toMarketRisk(f.d.config.tiers[1]!.markets[0]!) };
       tighter.ratios = { imr: 600, mmr: 300, bmr: 150 };
       const t0 = await blockTime(await f.riskEngine.connect(f.risk).setMarketRisk(PRO, ETH, tighter));
 

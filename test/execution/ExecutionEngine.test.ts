@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { parseUnits, type ContractTransactionReceipt, type Interface, type TypedDataDomain } from "ethers";
+import { ZeroAddress, parseUnits, type ContractTransactionReceipt, type Interface, type TypedDataDomain } from "ethers";
 
 import { accountBucket, insuranceBucket } from "../../sdk/src/client/buckets.js";
 import { orderDigest, orderDomain, signOrder, type Order, type SignedOrder } from "../../sdk/src/execution/orders.js";
@@ -217,7 +217,7 @@ describe("ExecutionEngine", () => {
           [td, f.takerAccount, size],
         ]);
         expect(events(f.d.clearing.interface, f.clearingAddress, receipt, "FillApplied")).to.deep.equal([
-          [f.takerAccount, f.makerAccount, BigInt(ETH), takerSize, price, takerFee, makerFee, 0n, 0n],
+          [f.takerAccount, f.makerAccount, BigInt(ETH), takerSize, price, takerFee, makerFee, 0n, 0n, 0n, 0n],
         ]);
         await expect(tx)
           .to.emit(f.d.execution, "OrdersMatched")
@@ -843,8 +843,9 @@ describe("ExecutionEngine", () => {
       const cap = f.risk.oiCap;
       expect(cap).to.equal(20_000n * WAD);
       const [big1, big2, third] = await Promise.all([
-        f.fund(f.maker, PRO, usdc("6000000"), 7n),
-        f.fund(f.taker, PRO, usdc("6000000"), 7n),
+        // 7,000,000 each: 60,000,000 of notional is under pro's 10x max leverage at open.
+        f.fund(f.maker, PRO, usdc("7000000"), 7n),
+        f.fund(f.taker, PRO, usdc("7000000"), 7n),
         f.fund(f.stranger, PRO, usdc("100000")),
       ]);
       const m = await f.sign(f.maker, f.order(big1, -cap, w("3000")));
@@ -964,14 +965,15 @@ describe("ExecutionEngine", () => {
   describe("margin", () => {
     it("a reducing fill that would leave its account in debt reverts ClearingInsufficientMargin(account, equity, 0); a fair one executes", async () => {
       const f = await networkHelpers.loadFixture(engineFixture);
-      // A: 1,600 USDC, long 10 ETH at 3,000 (against the maker). Then ETH falls to 2,860: A is under MM.
-      const a = await f.fund(f.stranger, PRO, usdc("1600"));
+      // A: 3,050 USDC, long 10 ETH at 3,000 (against the maker; just under pro's 10x at open). Then ETH falls
+      // to 2,720: A is under MM.
+      const a = await f.fund(f.stranger, PRO, usdc("3050"));
       const open = [
         await f.sign(f.maker, f.order(f.makerAccount, -10n * WAD, w("3000"))),
         await f.sign(f.stranger, f.order(a, 10n * WAD, w("3000"))),
       ] as const;
       await (await f.settle(open[0], open[1], 10n * WAD)).wait();
-      await f.setPrices("2860");
+      await f.setPrices("2720");
       const h = await f.d.clearing.health(a);
       expect(h.equity).to.be.greaterThan(0n);
       expect(h.equity).to.be.lessThan(h.mm);
@@ -1025,6 +1027,134 @@ describe("ExecutionEngine", () => {
         expect(await ethSize(f, poor)).to.equal(side === "maker" ? -2n * WAD : 2n * WAD);
       });
     }
+  });
+
+  // ================================================================ leverage and fee split
+
+  describe("max leverage at open and the fee split", () => {
+    /** What the clearing house returns for the fill the engine would submit (the engine's own call, static). */
+    async function clearingView(f: Fixture, fill: Parameters<typeof f.d.clearing.applyFill>[0]) {
+      await networkHelpers.impersonateAccount(f.engineAddress);
+      await networkHelpers.setBalance(f.engineAddress, 10n ** 18n);
+      const engine = await ethers.getSigner(f.engineAddress);
+      const out = await f.d.clearing.connect(engine).applyFill.staticCall(fill);
+      await networkHelpers.stopImpersonatingAccount(f.engineAddress);
+      return out;
+    }
+
+    it("a side whose risk grows holds at most maxLeverage × equity: ExecutionLeverageExceeded(account, notional, equity, max)", async () => {
+      const f = await networkHelpers.loadFixture(engineFixture);
+      // Pro: IM 5% (20x) but 10x at most at open. 1,000 USDC carries 15,000 of notional under IM, not 10x.
+      const maxLeverage = (await f.d.risk.tradeParams(PRO, ETH)).maxLeverage;
+      expect(maxLeverage).to.equal(10n);
+      const poor = await f.fund(f.stranger, PRO, usdc("1000"));
+      const size = 5n * WAD;
+      const price = w("3000");
+      const mo = f.order(f.makerAccount, -size, price);
+      const to = f.order(poor, size, price);
+      const [m, t] = [await f.sign(f.maker, mo), await f.sign(f.stranger, to)];
+      const { makerFee, takerFee } = fees(f, size, price);
+      const view = await clearingView(f, {
+        taker: poor,
+        maker: f.makerAccount,
+        market: ETH,
+        size,
+        price,
+        takerFee,
+        makerFee,
+        poolFee: 0n,
+        protocolFee: 0n,
+        protocol: 0n,
+      });
+      // IM passes (the clearing house would apply it), the leverage does not.
+      const notional = mulDiv(size, price, WAD, true);
+      expect(view.takerEquity * 10n < notional).to.equal(true);
+      const accounts = [poor, f.makerAccount];
+      const digests = [f.digest(mo), f.digest(to)];
+      const before = await snapshot(f, accounts, digests);
+      await expect(f.settle(m, t, size))
+        .to.be.revertedWithCustomError(f.d.execution, "ExecutionLeverageExceeded")
+        .withArgs(poor, notional, view.takerEquity, maxLeverage);
+      expect(await snapshot(f, accounts, digests)).to.deep.equal(before);
+
+      // 3 ETH (9,000 of notional, under 10 × ~995) fills; so does a reduction of it, whatever the leverage.
+      await (await f.settle(m, t, 3n * WAD)).wait();
+      expect(await ethSize(f, poor)).to.equal(3n * WAD);
+      const back = await f.sign(f.stranger, f.order(poor, -WAD, w("2990"), { reduceOnly: true }));
+      const buyer = await f.sign(f.taker, f.order(f.takerAccount, WAD, w("2990")));
+      await expect(f.settle(back, buyer, WAD)).to.emit(f.d.execution, "OrdersMatched");
+    });
+
+    it("the maker's side is held to the max leverage too", async () => {
+      const f = await networkHelpers.loadFixture(engineFixture);
+      const poor = await f.fund(f.stranger, PRO, usdc("1000"));
+      const size = 5n * WAD;
+      const price = w("3000");
+      const mo = f.order(poor, -size, price);
+      const to = f.order(f.takerAccount, size, price);
+      const [m, t] = [await f.sign(f.stranger, mo), await f.sign(f.taker, to)];
+      const { makerFee, takerFee } = fees(f, size, price);
+      const view = await clearingView(f, {
+        taker: f.takerAccount,
+        maker: poor,
+        market: ETH,
+        size,
+        price,
+        takerFee,
+        makerFee,
+        poolFee: 0n,
+        protocolFee: 0n,
+        protocol: 0n,
+      });
+      await expect(f.settle(m, t, size))
+        .to.be.revertedWithCustomError(f.d.execution, "ExecutionLeverageExceeded")
+        .withArgs(poor, mulDiv(size, price, WAD, true), view.makerEquity, 10n);
+    });
+
+    it("fees split as setFeeConfig says: the protocol's share to (treasury, tier, 0), the pool's to insurance without a pool", async () => {
+      const f = await networkHelpers.loadFixture(engineFixture);
+      const treasury = f.carol.address;
+      await expect(f.d.execution.connect(f.deployer).setFeeConfig(treasury, 5_000, 2_000))
+        .to.emit(f.d.execution, "FeeConfigSet")
+        .withArgs(treasury, 5_000n, 2_000n);
+      expect([...(await f.d.execution.feeConfig())]).to.deep.equal([treasury, 5_000n, 2_000n]);
+      const size = w("1.5");
+      const price = w("3000");
+      const m = await f.sign(f.maker, f.order(f.makerAccount, -size, price));
+      const t = await f.sign(f.taker, f.order(f.takerAccount, size, price));
+      const { makerFee, takerFee } = fees(f, size, price);
+      const total = makerFee + takerFee;
+      const poolFee = (total * 5_000n) / 10_000n;
+      const protocolFee = (total * 2_000n) / 10_000n;
+      const protocol = accountBucket(treasury, PRO, 0n);
+      await expect(f.settle(m, t, size))
+        .to.emit(f.d.clearing, "FillApplied")
+        .withArgs(f.takerAccount, f.makerAccount, ETH, size, price, takerFee, makerFee, poolFee, protocolFee, 0n, 0n);
+      expect(await f.d.clearing.cash(protocol)).to.equal(protocolFee);
+      // No pool in this deployment: its share joins the insurance fund's.
+      expect(await f.d.clearing.cash(insuranceBucket(PRO))).to.equal(total - protocolFee);
+    });
+
+    it("setFeeConfig: ADMIN only; shares above 100% or a protocol share without a treasury are refused", async () => {
+      const f = await networkHelpers.loadFixture(engineFixture);
+      await expect(f.d.execution.connect(f.alice).setFeeConfig(f.carol.address, 0, 0))
+        .to.be.revertedWithCustomError(f.d.execution, "AccessManagedUnauthorized")
+        .withArgs(f.alice.address);
+      for (const [treasury, pool, protocol] of [
+        [f.carol.address, 10_000, 1],
+        [f.carol.address, 0, 10_001],
+        [ZeroAddress, 0, 1],
+      ] as const) {
+        await expect(f.d.execution.connect(f.deployer).setFeeConfig(treasury, pool, protocol))
+          .to.be.revertedWithCustomError(f.d.execution, "ExecutionInvalidFeeConfig")
+          .withArgs(treasury, pool, protocol);
+      }
+      // All to the pool, no treasury needed.
+      await expect(f.d.execution.connect(f.deployer).setFeeConfig(ZeroAddress, 10_000, 0)).to.emit(
+        f.d.execution,
+        "FeeConfigSet",
+      );
+    });
   });
 
   // ================================================================ fuzz-style

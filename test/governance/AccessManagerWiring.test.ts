@@ -16,7 +16,7 @@ const PUBLIC_FUNCTIONS: Record<ModuleName, string[]> = {
   oracle: ["poke", "tripBreaker"],
   risk: [],
   clearing: ["setOperator", "withdraw", "settle", "accrueFunding"],
-  execution: ["settleMatch", "cancel", "setMinNonce"],
+  execution: ["settleMatch", "tradeWithPool", "cancel", "setMinNonce"],
   pool: ["deposit", "mint", "withdraw", "redeem", "requestRedeem", "transfer", "transferFrom", "approve"],
 };
 /** Inherited from AccessManaged: only the current authority may call it. */

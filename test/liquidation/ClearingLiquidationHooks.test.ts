@@ -77,20 +77,18 @@ async function hooksFixture() {
   /** A fill as the execution layer (EXECUTOR), no fees. */
   async function fill(taker: bigint, makerAccount: bigint, market: number, size: bigint, price: bigint) {
     await (
-      await d.clearing
-        .connect(f.executor)
-        .applyFill({
-          taker,
-          maker: makerAccount,
-          market,
-          size,
-          price,
-          takerFee: 0n,
-          makerFee: 0n,
-          poolFee: 0n,
-          protocolFee: 0n,
-          protocol: 0n,
-        })
+      await d.clearing.connect(f.executor).applyFill({
+        taker,
+        maker: makerAccount,
+        market,
+        size,
+        price,
+        takerFee: 0n,
+        makerFee: 0n,
+        poolFee: 0n,
+        protocolFee: 0n,
+        protocol: 0n,
+      })
     ).wait();
   }
 

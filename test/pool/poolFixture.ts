@@ -138,20 +138,18 @@ export async function deployPools(chain: Chain) {
     takerFee = 0n,
     makerFee = 0n,
   ): Promise<ContractTransactionResponse> {
-    return d.clearing
-      .connect(f.executor)
-      .applyFill({
-        taker,
-        maker,
-        market: ETH,
-        size,
-        price,
-        takerFee,
-        makerFee,
-        poolFee: 0n,
-        protocolFee: 0n,
-        protocol: 0n,
-      });
+    return d.clearing.connect(f.executor).applyFill({
+      taker,
+      maker,
+      market: ETH,
+      size,
+      price,
+      takerFee,
+      makerFee,
+      poolFee: 0n,
+      protocolFee: 0n,
+      protocol: 0n,
+    });
   }
 
   /** Posts fresh ETH rounds to both feeds (8 and 18 decimals), then mines one block. */

@@ -67,11 +67,6 @@ contract ContextCacheFuzzTest is TestBase {
         assertEq(e.upper, 0, what);
     }
 
-    function _tokens(address[4] memory seeds, uint256 countSeed) internal pure returns (address[] memory tokens) {
-        tokens = new address[](bound(countSeed, 0, 4));
-        for (uint256 i; i < tokens.length; ++i) tokens[i] = seeds[i];
-    }
-
     // ================================================================ markets
 
     /// @notice Within one scope, loadMarket returns exactly the stored MarginParams (every field over its whole
@@ -137,9 +132,6 @@ contract ContextCacheFuzzTest is TestBase {
         _assertNoMarket(otherScope, tier, market, "other scope finds nothing");
         _assertNoMarket(scope, otherTier, market, "other tier finds nothing");
         _assertNoMarket(scope, tier, otherMarket, "other market finds nothing");
-        // The tier key (scope, tier) does not alias the market entry.
-        (bool tierFound, , ) = ContextCache.loadTier(scope, tier);
-        assertTrue(!tierFound, "no tier entry from a market store");
 
         // A different entry for the same tier and market in another scope (its own copy of the params).
         IRiskEngine.MarginParams memory copy = abi.decode(abi.encode(p), (IRiskEngine.MarginParams));
@@ -225,69 +217,5 @@ contract ContextCacheFuzzTest is TestBase {
         e.lower = bound(a, 0, e.mid);
         ContextCache.storeMarket(scope, tier, market, e);
         _assertNoMarket(scope, tier, market, "an oversized band is not cached");
-    }
-
-    // ================================================================ tiers
-
-    /// @notice storeTier then loadTier returns exactly the config fields and the (up to four) token addresses,
-    /// within its scope only, and for its tier only.
-    function testFuzz_TierRoundTrip(
-        uint256 scope,
-        uint256 otherScope,
-        uint8 tier,
-        uint8 otherTier,
-        IRiskEngine.TierConfig memory tc,
-        address[4] memory tokenSeeds,
-        uint256 countSeed
-    ) public {
-        VM.assume(otherScope != scope && otherTier != tier);
-        address[] memory tokens = _tokens(tokenSeeds, countSeed);
-        ContextCache.storeTier(scope, tier, tc, tokens);
-
-        (bool found, IRiskEngine.TierConfig memory got, address[] memory gotTokens) = ContextCache.loadTier(
-            scope,
-            tier
-        );
-        assertTrue(found, "found in its scope");
-        assertTrue(got.listed == tc.listed, "listed");
-        assertEq(got.depth, tc.depth, "depth");
-        assertEq(got.quoteDecimals, tc.quoteDecimals, "quoteDecimals");
-        assertEq(got.maxPositions, tc.maxPositions, "maxPositions");
-        _assertAddressEq(got.quoteToken, tc.quoteToken, "quoteToken");
-        assertEq(gotTokens.length, tokens.length, "token count");
-        for (uint256 i; i < tokens.length; ++i) _assertAddressEq(gotTokens[i], tokens[i], "token");
-
-        (found, , gotTokens) = ContextCache.loadTier(otherScope, tier);
-        assertTrue(!found, "other scope finds nothing");
-        assertEq(gotTokens.length, 0, "no tokens from another scope");
-        (found, , ) = ContextCache.loadTier(scope, otherTier);
-        assertTrue(!found, "other tier finds nothing");
-        // The tier entry does not alias a market entry of the same scope.
-        _assertNoMarket(scope, tier, 0, "no market entry from a tier store");
-    }
-
-    /// @notice A tier stored again in the same scope with fewer tokens reads back the new, shorter list.
-    function testFuzz_TierOverwriteInScope(
-        uint256 scope,
-        uint8 tier,
-        IRiskEngine.TierConfig memory tc,
-        IRiskEngine.TierConfig memory tc2,
-        address[4] memory tokenSeeds,
-        uint256 countSeed
-    ) public {
-        ContextCache.storeTier(scope, tier, tc, _tokens(tokenSeeds, 4));
-        address[] memory tokens = _tokens(tokenSeeds, countSeed);
-        for (uint256 i; i < tokens.length; ++i) tokens[i] = address(uint160(tokens[i]) ^ 1);
-        ContextCache.storeTier(scope, tier, tc2, tokens);
-        (bool found, IRiskEngine.TierConfig memory got, address[] memory gotTokens) = ContextCache.loadTier(
-            scope,
-            tier
-        );
-        assertTrue(found, "found");
-        _assertAddressEq(got.quoteToken, tc2.quoteToken, "quoteToken");
-        assertTrue(got.listed == tc2.listed, "listed");
-        assertEq(got.depth, tc2.depth, "depth");
-        assertEq(gotTokens.length, tokens.length, "new token count");
-        for (uint256 i; i < tokens.length; ++i) _assertAddressEq(gotTokens[i], tokens[i], "new token");
     }
 }

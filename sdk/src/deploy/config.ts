@@ -141,6 +141,11 @@ export const foundationConfigSchema = z
     tiers: z.array(tierSchema).min(1),
     sequencer: z.object({ feed: feedSchema.optional(), gracePeriodSeconds: seconds.max(86400) }).optional(),
     roles: roleHoldersSchema.default({}),
+    /**
+     * The floor of the pool's spread (bps of the oracle mid, each side). At least every asset's feed deviation
+     * threshold; defaults to the largest of them.
+     */
+    minPoolSpreadBps: bps.max(1_000).optional(),
     /** How fees are split: shares (bps) to each tier's pool and to the treasury's account, the rest to insurance. */
     fees: z
       .object({ treasury: address.optional(), poolShareBps: bps.default(0), protocolShareBps: bps.default(0) })
@@ -151,6 +156,14 @@ export const foundationConfigSchema = z
     delays: delaysSchema,
   })
   .superRefine((cfg, ctx) => {
+    const threshold = Math.max(...cfg.assets.map((a) => a.deviationThresholdBps));
+    if (cfg.minPoolSpreadBps !== undefined && cfg.minPoolSpreadBps < threshold) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["minPoolSpreadBps"],
+        message: `minPoolSpreadBps must be at least every feed's deviationThresholdBps (${threshold}): a narrower pool spread can be front-run`,
+      });
+    }
     const symbols = new Set(cfg.tokens.map((t) => t.symbol));
     if (symbols.size !== cfg.tokens.length) ctx.addIssue({ code: "custom", message: "token symbols must be unique" });
     const tierIds = new Set(cfg.tiers.map((t) => t.id));

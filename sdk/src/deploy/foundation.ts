@@ -154,6 +154,11 @@ export async function deployFoundation(
       config.fees.protocolShareBps,
     )
   ).wait();
+  await (
+    await execution.setPoolSpread(
+      config.minPoolSpreadBps ?? Math.max(...config.assets.map((a) => a.deviationThresholdBps)),
+    )
+  ).wait();
   progress("mapped every restricted function to its role");
 
   const tokens: Record<string, DeployedToken> = {};

@@ -61,6 +61,7 @@ export const FUNCTION_ROLES = {
     pauseRiskIncrease: "GUARDIAN",
     unpauseRiskIncrease: "ADMIN",
     setFeeConfig: "ADMIN",
+    setPoolSpread: "ADMIN",
   },
   /** Applied to each tier's BackstopPool. */
   pool: {
