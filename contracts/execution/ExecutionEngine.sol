@@ -447,6 +447,8 @@ contract ExecutionEngine is IExecutionEngine, AccessManaged, EIP712, ReentrancyG
         q.increases = PositionMath.increases(q.position, size);
 
         IOracleRouter.Price memory p = _read(q.params.oracleAsset, strictIfIncreasing && q.increases);
+        // A trade that adds risk on a price that is not good fails with the oracle's own reason.
+        if (q.increases && p.flags != 0) p = _read(q.params.oracleAsset, true);
         q.mid = p.price;
         bool buys = size > 0;
         // The conservative side of the band, at least the spread floor (see the interface: front-running); on a

@@ -25,6 +25,8 @@ import {
   applyFillMath,
   fillNotional,
   fundingOwed,
+  max,
+  min,
   mulDiv,
   notionalUp,
   requirement,
@@ -48,6 +50,8 @@ const MAX_UINT256 = 2n ** 256n - 1n;
 const USDC_SCALE = 10n ** 12n;
 /** The ETH feeds' deviation threshold θ (bps): deploy/local.ts sets baseConfidenceBps to it. */
 const THETA_BPS = 10n;
+/** The engine's floor of the pool's spread in the local deployment (the largest feed deviation threshold). */
+const SPREAD_BPS = 10n;
 /** ETH's skew scale in every tier (deploy/local.ts fundingSkewScale). */
 const ETH_SKEW_SCALE = w("1000");
 /** The ETH breaker's cooldown (deploy/local.ts). */
@@ -188,13 +192,13 @@ type F = Awaited<ReturnType<typeof poolTradesFixture>>;
 
 /**
  * The tier's ETH open interest at its cap (20,000 ETH): alice's sub-account 7 sold the whole cap to bob's
- * sub-account 7 through a matched order (6,000,000 USDC each). The pool is flat.
+ * sub-account 7 through a matched order (7,000,000 USDC each: under pro's 10x at open). The pool is flat.
  */
 async function atCapFixture() {
   const f = await poolTradesFixture();
   const cap = (await f.d.risk.tradeParams(PRO, ETH)).oiCap;
-  const big1 = await f.fund(f.alice, PRO, usdc("6000000"), 7n);
-  const big2 = await f.fund(f.bob, PRO, usdc("6000000"), 7n);
+  const big1 = await f.fund(f.alice, PRO, usdc("7000000"), 7n);
+  const big2 = await f.fund(f.bob, PRO, usdc("7000000"), 7n);
   await f.match({ signer: f.alice, account: big1 }, { signer: f.bob, account: big2 }, -cap, w("3000"));
   return { ...f, cap, big1, big2 };
 }
@@ -220,17 +224,51 @@ function increases(size: bigint, dSize: bigint): boolean {
 }
 
 /**
- * The pool price by the rule of IExecutionEngine.tradeWithPool: the band side (upper for a buy, lower for a
- * sell) times (2·skewScale + 2·skewBefore + size) / (2·skewScale), rounded against the trader; skewBefore is
- * the traders' net long = −(the pool's size). 0 when that factor is not positive.
+ * The skew impact by the rule of IExecutionEngine.tradeWithPool (PoolPricing.impacted): the premium at a traders'
+ * net skew x is |x| / skewScale on the side where the trade grows the skew, averaged over the trade — for the
+ * skew on the trade's side growing from `from` to `to`: (to² − from²) / (2·skewScale·|size|); none for the part
+ * that shrinks it. Rounded against the trader; a sell's price is 0 once its average discount reaches 100%.
  */
-function poolPrice(lower: bigint, upper: bigint, size: bigint, poolSize: bigint, skewScale: bigint): bigint {
-  const buy = size > 0n;
-  const base = buy ? upper : lower;
+function impacted(base: bigint, skew: bigint, size: bigint, skewScale: bigint): bigint {
   if (skewScale === 0n) return base;
-  const factor = 2n * skewScale + 2n * -poolSize + size;
-  if (factor <= 0n) return 0n;
-  return mulDiv(base, factor, 2n * skewScale, buy);
+  const buy = size > 0n;
+  const after = skew + size;
+  const from = buy ? longs(skew) : longs(-skew);
+  const to = buy ? longs(after) : longs(-after);
+  if (to <= from) return base;
+  const den = 2n * skewScale * abs(size);
+  const num = (to - from) * (to + from);
+  if (buy) return mulDiv(base, den + num, den, true);
+  return num >= den ? 0n : mulDiv(base, den - num, den);
+}
+
+/** Flags of a price that may lag the market by more than its band (ExecutionEngine.UNRELIABLE). */
+const UNRELIABLE = 1n | 4n | 32n | 64n | 512n; // STALE | SEQUENCER_DOWN | OUT_OF_BOUNDS | PRIMARY_FAILED | FALLBACK_LAST_GOOD
+
+/**
+ * The pool price by the rule of IExecutionEngine.tradeWithPool: the band side (upper for a buy, lower for a
+ * sell), at least `spreadBps` from the mid (the floor; the asset's widest band on an unreliable read), with
+ * the skew impact. A trade that adds risk must price inside the tier's band; an exit's impact stops at the
+ * band's edge, never better than the band side.
+ */
+function poolPrice(
+  read: { price: bigint; lower: bigint; upper: bigint },
+  size: bigint,
+  poolSize: bigint,
+  skewScale: bigint,
+  bandBps: bigint,
+  spreadBps: bigint,
+  increasing: boolean,
+): { price: bigint; inBand: boolean } {
+  const buy = size > 0n;
+  const mid = read.price;
+  const spread = min(mulDiv(mid, spreadBps, BPS, true), mid);
+  const base = buy ? max(read.upper, mid + spread) : min(read.lower, mid - spread);
+  const raw = impacted(base, -poolSize, size, skewScale);
+  const allowed = mulDiv(mid, bandBps, BPS);
+  if (increasing) return { price: raw, inBand: abs(raw - mid) <= allowed };
+  const price = buy ? max(base, min(raw, mid + allowed)) : min(base, max(raw, mid - allowed));
+  return { price, inBand: true };
 }
 
 /** The taker fee: the notional rounded down, the fee rounded up. */
@@ -258,9 +296,19 @@ async function expectedQuote(f: F, account: bigint, market: number, size: bigint
   const read = increasing
     ? await f.d.oracle.getPrice(params.oracleAsset, PENDING)
     : await f.d.oracle.getPriceForLiquidation(params.oracleAsset, PENDING);
-  const price = poolPrice(read.lower, read.upper, size, poolPosition, params.skewScale);
-  const allowed = mulDiv(read.price, params.priceBandBps, BPS);
-  const inBand = price !== 0n && abs(price - read.price) <= allowed;
+  const spreadBps =
+    (read.flags & UNRELIABLE) !== 0n
+      ? (await f.d.oracle.assetConfig(params.oracleAsset)).maxConfidenceBps
+      : await f.d.execution.minPoolSpread();
+  const { price, inBand } = poolPrice(
+    read,
+    size,
+    poolPosition,
+    params.skewScale,
+    params.priceBandBps,
+    spreadBps,
+    increasing,
+  );
   const fee = takerFee(size, price, params.takerFeeBps);
   const [treasury, poolShareBps, protocolShareBps] = await f.d.execution.feeConfig();
   const poolFee = mulDiv(fee, poolShareBps, BPS);
@@ -570,19 +618,21 @@ describe("ExecutionEngine: trades with the pool", () => {
       expect(s.price).to.be.lessThan(s.lower);
     });
 
-    it("a trade that reduces the net skew pays less than the band side (a buyer) or receives more (a seller)", async () => {
+    it("a trade that shrinks the net skew pays no impact and gets no rebate: the band side exactly", async () => {
       const f = await networkHelpers.loadFixture(poolTradesFixture);
-      // Traders net long 5 (pool short 5): a seller receives more than the lower side.
+      // Traders net long 5 (pool short 5): a seller of 1 shrinks the skew and receives the lower side.
       await poolTrade(f, f.alice, f.aliceAccount, w("5"));
       const sell = await poolTrade(f, f.bob, f.bobAccount, -w("1"));
-      expect(sell.price).to.equal(mulDiv(sell.lower, S2 + 2n * w("5") - w("1"), S2));
-      expect(sell.price).to.be.greaterThan(sell.lower);
-      // Traders net short (pool long 5 after alice sells 9 more): a buyer pays less than the upper side.
-      await poolTrade(f, f.alice, f.aliceAccount, -w("9"));
-      expect((await position(f, f.poolAccount(PRO))).size).to.equal(w("5"));
+      expect(sell.price).to.equal(sell.lower);
+      // A seller of 6 shrinks it by 4 (no impact) and grows it on the short side by 2: impact on that part only.
+      const den = 2n * ETH_SKEW_SCALE * w("6");
+      const big = await poolTrade(f, f.alice, f.aliceAccount, -w("6"));
+      expect(big.price).to.equal(mulDiv(big.lower, den - w("2") * w("2"), den));
+      expect(big.price).to.be.lessThan(big.lower);
+      // Traders net short 2 (pool long 2): a buyer of 1 shrinks it and pays the upper side.
+      expect((await position(f, f.poolAccount(PRO))).size).to.equal(w("2"));
       const buy = await poolTrade(f, f.carol, await f.fund(f.carol, PRO, usdc("10000")), w("1"));
-      expect(buy.price).to.equal(mulDiv(buy.upper, S2 - 2n * w("5") + w("1"), S2, true));
-      expect(buy.price).to.be.lessThan(buy.upper);
+      expect(buy.price).to.equal(buy.upper);
     });
 
     it("rounding is against the trader: a buy's price rounds up, a sell's down, the fee up, the split's shares down", async () => {
@@ -608,10 +658,13 @@ describe("ExecutionEngine: trades with the pool", () => {
       const size = -w("1.234567890123456789");
       await pin();
       const s = await expectedQuote(f, f.bobAccount, ETH, size);
-      const sellNum = s.lower * (S2 + 2n * 1n + size);
-      expect(sellNum % S2).to.not.equal(0n);
+      // The skew was +1 wei: the sell grows the traders' net short from 0 to |size| − 1 wei.
+      const den = 2n * ETH_SKEW_SCALE * abs(size);
+      const to = abs(size) - 1n;
+      const sellNum = s.lower * (den - to * to);
+      expect(sellNum % den).to.not.equal(0n);
       const sell = await poolTrade(f, f.bob, f.bobAccount, size);
-      expect(sell.price).to.equal(sellNum / S2);
+      expect(sell.price).to.equal(sellNum / den);
       expect((mulDiv(abs(size), sell.price, WAD) * 5n) % BPS).to.not.equal(0n);
       expect(sell.fee).to.equal((mulDiv(abs(size), sell.price, WAD) * 5n) / BPS + 1n);
     });
@@ -626,7 +679,8 @@ describe("ExecutionEngine: trades with the pool", () => {
       let hi = w("100");
       while (hi - lo > 1n) {
         const m = (lo + hi) / 2n;
-        if (poolPrice(q0.lower, q0.upper, m, 0n, ETH_SKEW_SCALE) - q0.mid <= allowed) lo = m;
+        const read = { price: q0.mid, lower: q0.lower, upper: q0.upper };
+        if (poolPrice(read, m, 0n, ETH_SKEW_SCALE, 100n, SPREAD_BPS, true).price - q0.mid <= allowed) lo = m;
         else hi = m;
       }
       const over = await expectedQuote(f, f.aliceAccount, ETH, lo + 1n);
@@ -985,7 +1039,7 @@ describe("ExecutionEngine: trades with the pool", () => {
     });
 
     for (const tier of [CORE, PRO] as const) {
-      it(`${tier === CORE ? "core (max leverage 3 < 1/IMR = 3.0003)" : "pro (max leverage 20 = 1/IMR; the buy's skew impact puts its price above the IM's upper side)"}: an account holding IM but over the max leverage reverts ExecutionLeverageExceeded(account, notional, equity, maxLeverage)`, async () => {
+      it(`${tier === CORE ? "core (max leverage 3 < 1/IMR = 3.0003)" : "pro (max leverage 10 < 1/IMR = 20)"}: an account holding IM but over the max leverage reverts ExecutionLeverageExceeded(account, notional, equity, maxLeverage)`, async () => {
         const f = await networkHelpers.loadFixture(poolTradesFixture);
         if (tier === CORE) await f.lp(f.carol, CORE, usdc("1000000"));
         await f.setPrices("3000"); // a fresh round: the band stays the same over the next few blocks
@@ -994,7 +1048,7 @@ describe("ExecutionEngine: trades with the pool", () => {
         await pin();
         const q = await expectedQuote(f, account, ETH, size);
         const maxLeverage = q.params.maxLeverage;
-        expect(maxLeverage).to.equal(tier === CORE ? 3n : 20n);
+        expect(maxLeverage).to.equal(tier === CORE ? 3n : 10n);
         // After the fill (clearing house, strict read): equity = deposit − fee + the long valued at the lower side.
         const im = requirement(notionalUp(size, q.upper), RATIOS[tier].imr);
         const unrealized = unrealizedPnl(size, fillNotional(size, q.price), q.lower);
@@ -1138,7 +1192,7 @@ describe("ExecutionEngine: trades with the pool", () => {
       await exitAll(f);
     });
 
-    it("a stale price (older than primaryMaxAge): exits execute on the age-widened band, increases revert OracleStalePrice(asset, feed, updatedAt, maxAge)", async () => {
+    it("a stale price (older than primaryMaxAge): exits execute at the asset's widest band, increases revert OracleStalePrice(asset, feed, updatedAt, maxAge)", async () => {
       const f = await networkHelpers.loadFixture(positionsFixture);
       const { updatedAt } = await f.ethFeeds.primary.latestRoundData();
       await time.increaseTo(updatedAt + PRIMARY_MAX_AGE + 10n);
@@ -1154,9 +1208,36 @@ describe("ExecutionEngine: trades with the pool", () => {
       });
       await pin();
       const q = await expectedQuote(f, f.aliceAccount, ETH, -w("0.5"));
-      // The band widened with the age: wider than a fresh price's 10–11 bps.
+      // The band widened with the age, but the pool prices an exit on a stale price at the widest band: a
+      // trader who knows where the market went must not get the stale price from the pool.
       expect(q.mid - q.lower).to.be.greaterThan(mulDiv(q.mid, 60n, BPS));
+      const widest = (await f.d.oracle.assetConfig(ETH_KEY)).maxConfidenceBps;
+      expect(q.price).to.equal(q.mid - mulDiv(q.mid, widest, BPS, true));
       await exitAll(f);
+    });
+
+    it("a stalled feed: a hedged pair cannot exit one leg to the pool at the stale price and the other after", async () => {
+      // The attacker holds a long and, in another account, a short. The feeds stall while the market falls 5%;
+      // it sells the long to the pool on the stale price, then, once the feeds post the fall, buys back the
+      // short at the new price. Priced at the widest band on the stale read, the first leg costs more than the
+      // fall it tries to dodge.
+      const f = await networkHelpers.loadFixture(poolTradesFixture);
+      const long = await f.fund(f.mallory, PRO, usdc("100000"), 5n);
+      const short = await f.fund(f.mallory, PRO, usdc("100000"), 6n);
+      const size = w("2");
+      await poolTrade(f, f.mallory, long, size);
+      await poolTrade(f, f.mallory, short, -size);
+      const start = (await cash(f, long)) + (await cash(f, short));
+      const { updatedAt } = await f.ethFeeds.primary.latestRoundData();
+      await time.increaseTo(updatedAt + 90n * 60n);
+      const exit = await poolTrade(f, f.mallory, long, -size, { reduceOnly: true });
+      expect(exit.price).to.be.lessThan(w("2850"));
+      await f.setPrices("2850");
+      await poolTrade(f, f.mallory, short, size, { reduceOnly: true });
+      // Both legs closed: what the pair made is its cash change (no position left).
+      expect((await position(f, long)).size).to.equal(0n);
+      expect((await position(f, short)).size).to.equal(0n);
+      expect((await cash(f, long)) + (await cash(f, short)) - start).to.be.lessThan(0n);
     });
 
     it("the L2 sequencer in its grace period, then down: exits execute, increases revert OracleSequencerGracePeriod(graceEndsAt), then OracleSequencerDown()", async () => {
@@ -1314,7 +1395,8 @@ describe("ExecutionEngine: trades with the pool", () => {
       const read = strict
         ? await f.d.oracle.getPrice(ETH_KEY, at)
         : await f.d.oracle.getPriceForLiquidation(ETH_KEY, at);
-      const price = poolPrice(read.lower, read.upper, size, poolBefore, ETH_SKEW_SCALE);
+      const spread = await f.d.execution.minPoolSpread(at);
+      const { price } = poolPrice(read, size, poolBefore, ETH_SKEW_SCALE, 100n, spread, strict);
       const fee = takerFee(size, price, 5n);
       expect(events(f.d.execution.interface, f.engineAddress, receipt, "PoolTraded")).to.deep.equal([
         [f.malloryAccount, BigInt(ETH), size, price, read.price, fee],
@@ -1443,7 +1525,7 @@ describe("ExecutionEngine: trades with the pool", () => {
         }
       });
 
-      it(`CONTROL ${sameBlock ? "(same block)" : "(a block later)"}: with the band narrowed below θ (RISK: baseConfidenceBps 10 → 5 → 0, a day apart), front-running an update of exactly θ profits at the mid`, async () => {
+      it(`CONTROL ${sameBlock ? "(same block)" : "(a block later)"}: with the band narrowed below θ (RISK: baseConfidenceBps 10 → 5 → 0, a day apart) the spread floor still holds; with the floor lowered too (ADMIN), front-running an update of exactly θ profits at the mid`, async () => {
         const f = await networkHelpers.loadFixture(poolTradesFixture);
         const c = await f.d.oracle.assetConfig(ETH_KEY);
         const config = {
@@ -1477,7 +1559,6 @@ describe("ExecutionEngine: trades with the pool", () => {
         await f.setPrices("3000");
         const base = await networkHelpers.takeSnapshot();
         for (const side of [1n, -1n]) {
-          await base.restore();
           const size = side * w("0.1");
           const next = (P * (BPS + side * THETA_BPS)) / BPS;
           const start = (await usdcBalance(f, f.malloryAccount)) * USDC_SCALE;
@@ -1485,10 +1566,21 @@ describe("ExecutionEngine: trades with the pool", () => {
             f.d.execution
               .connect(f.mallory)
               .tradeWithPool(f.malloryAccount, ETH, size, size > 0n ? MAX_UINT256 : 0n, false, GAS);
-          const receipt = sameBlock ? (await post(f, P, open))! : (await (await open()).wait())!;
-          const fill = await checkFill(f, receipt, size, 0n, true);
-          // The band no longer covers θ.
+
+          // The band alone no longer covers θ, but the engine's spread floor (ADMIN, θ here) still does.
+          await base.restore();
+          expect(await f.d.execution.minPoolSpread()).to.equal(THETA_BPS);
+          let receipt = sameBlock ? (await post(f, P, open))! : (await (await open()).wait())!;
+          let fill = await checkFill(f, receipt, size, 0n, true);
           expect(fill.upper - P).to.be.lessThan(mulDiv(P, THETA_BPS, BPS));
+          expect(size > 0n ? fill.price >= next : fill.price <= next).to.equal(true);
+          expect(await pnl(f, start, next)).to.be.lessThan(0n);
+
+          // With the floor lowered too (ADMIN), the same strategy profits.
+          await base.restore();
+          await (await f.d.execution.connect(f.deployer).setPoolSpread(0)).wait();
+          receipt = sameBlock ? (await post(f, P, open))! : (await (await open()).wait())!;
+          fill = await checkFill(f, receipt, size, 0n, true);
           expect(size > 0n ? fill.price < next : fill.price > next).to.equal(true);
           expect(await pnl(f, start, next)).to.be.greaterThan(0n);
           await post(f, next);
