@@ -82,12 +82,15 @@ contract ExecutionEngine is IExecutionEngine, AccessManaged, EIP712, ReentrancyG
     uint256 public constant MAX_POOL_SPREAD = 1_000;
     /// @dev Flags of a price that may lag the market by more than its band: an exit to the pool on it is priced
     /// at the asset's widest band (the pool cannot know the price; a trader who can would take the difference).
+    /// The sequencer's grace period counts: no round could land while it was down, so the price may predate
+    /// the outage however fresh its age looks.
     uint256 private constant UNRELIABLE =
         PriceFlags.STALE |
             PriceFlags.PRIMARY_FAILED |
             PriceFlags.OUT_OF_BOUNDS |
             PriceFlags.FALLBACK_LAST_GOOD |
-            PriceFlags.SEQUENCER_DOWN;
+            PriceFlags.SEQUENCER_DOWN |
+            PriceFlags.SEQUENCER_GRACE;
 
     IClearingHouse public immutable CLEARING;
     IOracleRouter public immutable ORACLE;
@@ -453,7 +456,9 @@ contract ExecutionEngine is IExecutionEngine, AccessManaged, EIP712, ReentrancyG
         bool buys = size > 0;
         // The conservative side of the band, at least the spread floor (see the interface: front-running); on a
         // price that may lag the market (only exits trade on one), the asset's widest band. Then the skew impact.
-        if (p.flags & UNRELIABLE != 0) minSpreadBps = ORACLE.assetConfig(q.params.oracleAsset).maxConfidenceBps;
+        if (p.flags & UNRELIABLE != 0) {
+            minSpreadBps = Math.max(minSpreadBps, ORACLE.assetConfig(q.params.oracleAsset).maxConfidenceBps);
+        }
         // Rounding: up — the spread is never narrower than its floor.
         uint256 spread = Math.min(Math.mulDiv(q.mid, minSpreadBps, BPS, Math.Rounding.Ceil), q.mid);
         uint256 base = buys ? Math.max(p.upper, q.mid + spread) : Math.min(p.lower, q.mid - spread);

@@ -17,10 +17,11 @@ import {BucketId} from "../libraries/BucketId.sol";
 /// the floor (and the band's base half-width) at least the threshold, a trader who knows the next update
 /// cannot buy below, or sell above, the price it will post: trading ahead of it does not profit. The band
 /// widens with the price's age; an exit on a price that may lag the market by more than that (stale, failed
-/// primary, fallback, out of bounds, sequencer down) is priced at the asset's widest band. What the price
-/// cannot cover is a single round moving further than the spread (the market outrunning the feed): the pool's
-/// exposure to it is bounded by the skew it may take (a risk-increasing trade must price inside the tier's
-/// band, so the traders' net position stays within about band × skewScale) and by the open-interest caps.
+/// primary, fallback, out of bounds, sequencer down or in its grace period) is priced at the asset's widest
+/// band. What the price cannot cover is a single round moving further than the spread (the market outrunning
+/// the feed): the pool's exposure to it is bounded by the open-interest caps and the pool's IM (a trade that
+/// adds risk must also price inside the tier's band, which limits the skew one trade can add, not the skew
+/// that successive trades and exits can build), so the caps are sized to what the pool's LPs can carry.
 ///
 /// An order is signed by its account's owner or one of the owner's clearing operators, as an EOA (ECDSA) or a
 /// smart wallet (EIP-1271). It fills at most its size, across any number of settlements; it can be cancelled
@@ -166,12 +167,13 @@ interface IExecutionEngine {
     /// (skew: the pool's size negated) on the trade's side: the premium at skew `x` is `|x| / skewScale`,
     /// averaged over the trade, so splitting a trade costs the same; rounded against the trader. The taker fee
     /// is charged on the notional. A trade that opens, increases or flips the position needs the strict oracle
-    /// read, a price within the tier's band around the oracle price (so the pool takes no more skew than the
-    /// band prices), the open-interest cap and the max leverage. A trade that only reduces the position (an
-    /// exit) always executes, on any available price: while risk-increasing trades are paused, an asset's
-    /// breaker is tripped or the sequencer is in grace; its impact stops at the band's edge, and its price is
-    /// never better than the band's side. The price must be no worse than `acceptablePrice`; `reduceOnly`
-    /// refuses a trade that would not reduce.
+    /// read, a price within the tier's band around the oracle price (one trade adds no more skew than the band
+    /// prices), the open-interest cap and the max leverage. A trade that only reduces the position (an exit)
+    /// executes on any available price: while risk-increasing trades are paused, an asset's breaker is tripped
+    /// or the sequencer is in grace; its impact stops at the band's edge, and its price is never better than the
+    /// band's side. Like every fill it is refused when the account would end in debt at that price, or when the
+    /// pool lacks IM for its side; a matched exit against a reducing counterparty remains. The price must be no
+    /// worse than `acceptablePrice`; `reduceOnly` refuses a trade that would not reduce.
     /// @return price The fill price.
     /// @return fee The fee charged (quote WAD).
     function tradeWithPool(

@@ -243,7 +243,8 @@ function impacted(base: bigint, skew: bigint, size: bigint, skewScale: bigint): 
 }
 
 /** Flags of a price that may lag the market by more than its band (ExecutionEngine.UNRELIABLE). */
-const UNRELIABLE = 1n | 4n | 32n | 64n | 512n; // STALE | SEQUENCER_DOWN | OUT_OF_BOUNDS | PRIMARY_FAILED | FALLBACK_LAST_GOOD
+// STALE | SEQUENCER_DOWN | SEQUENCER_GRACE | OUT_OF_BOUNDS | PRIMARY_FAILED | FALLBACK_LAST_GOOD
+const UNRELIABLE = 1n | 4n | 8n | 32n | 64n | 512n;
 
 /**
  * The pool price by the rule of IExecutionEngine.tradeWithPool: the band side (upper for a buy, lower for a
@@ -296,10 +297,11 @@ async function expectedQuote(f: F, account: bigint, market: number, size: bigint
   const read = increasing
     ? await f.d.oracle.getPrice(params.oracleAsset, PENDING)
     : await f.d.oracle.getPriceForLiquidation(params.oracleAsset, PENDING);
+  const floor = await f.d.execution.minPoolSpread();
   const spreadBps =
     (read.flags & UNRELIABLE) !== 0n
-      ? (await f.d.oracle.assetConfig(params.oracleAsset)).maxConfidenceBps
-      : await f.d.execution.minPoolSpread();
+      ? max(floor, (await f.d.oracle.assetConfig(params.oracleAsset)).maxConfidenceBps)
+      : floor;
   const { price, inBand } = poolPrice(
     read,
     size,
