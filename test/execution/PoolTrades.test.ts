@@ -591,7 +591,7 @@ describe("ExecutionEngine: trades with the pool", () => {
 
   // ---------------------------------------------------------------- skew impact
 
-  describe("skew impact: the mean of the traders' net long before and after, over the skew scale", () => {
+  describe("skew impact: the premium |skew| / skewScale on the side the trade grows it, averaged over the trade", () => {
     const S2 = 2n * ETH_SKEW_SCALE;
 
     it("a trade that increases the net skew pays more than the band side, and more the larger the skew", async () => {

@@ -10,7 +10,7 @@ import {ClearingHouse} from "../../../contracts/clearing/ClearingHouse.sol";
 import {ExecutionEngine} from "../../../contracts/execution/ExecutionEngine.sol";
 import {IClearingHouse} from "../../../contracts/interfaces/IClearingHouse.sol";
 import {IExecutionEngine} from "../../../contracts/interfaces/IExecutionEngine.sol";
-import {IOracleRouter} from "../../../contracts/interfaces/IOracleRouter.sol";
+import {IOracleRouter, PriceFlags} from "../../../contracts/interfaces/IOracleRouter.sol";
 import {IRiskEngine} from "../../../contracts/interfaces/IRiskEngine.sol";
 import {BucketId, BucketIdLib} from "../../../contracts/libraries/BucketId.sol";
 import {PositionMath} from "../../../contracts/libraries/PositionMath.sol";
@@ -803,26 +803,61 @@ contract ExecutionHandler is TestBase {
         return bound(seed >> 4, MIN_SIZE, Math.max(cap, MIN_SIZE));
     }
 
-    /// @dev The largest size of a trade of the given side whose price stays on the band's far side (a buy's price
-    /// at most mid + band, a sell's at least mid − band), up to rounding; 1000 ETH in a tier without a pool. A
-    /// trade against a skew beyond half the band can still be priced past the near side (too cheap a buy, too
-    /// dear a sell) and refused: the handler predicts that refusal like any other.
+    /// @dev About the largest size of a trade of the given side that still prices inside the band (a buy at most
+    /// mid + band, a sell at least mid − band): the part that shrinks the traders' net position on the other
+    /// side is free, the rest pays an average premium of about (from + to) / 2S; 1000 ETH in a tier without a
+    /// pool. Only a guide for picking sizes: the handler predicts each refusal exactly.
     function _bandRoom(uint8 tier, bool buys) internal view returns (uint256) {
         BucketId poolAccount = poolAccountOf(tier);
         if (BucketId.unwrap(poolAccount) == 0) return 1_000e18;
         IRiskEngine.MarketRisk memory r = risk.marketRisk(tier, MARKET);
         IOracleRouter.Price memory p = oracle.getPrice(asset);
         uint256 twoScale = 2 * uint256(r.fundingSkewScale);
-        int256 poolPosition = _size(poolAccount);
         uint256 allowed = Math.mulDiv(p.price, r.priceBandBps, BPS);
-        // Buy: upper × (2S − 2 pool + q) / 2S <= mid + allowed; sell: lower × (2S − 2 pool − q) / 2S >= mid − allowed.
-        int256 room =
+        (uint256 base, ) = _poolBase(p, buys);
+        // 2S × the premium the band leaves on top of the band side.
+        int256 margin =
             buys
-                ? int256(Math.mulDiv(twoScale, p.price + allowed, p.upper)) - int256(twoScale) + 2 * poolPosition
-                : int256(twoScale) -
-                    2 * poolPosition -
-                    int256(Math.mulDiv(twoScale, p.price - allowed, p.lower, Math.Rounding.Ceil));
+                ? int256(Math.mulDiv(twoScale, p.price + allowed, base)) - int256(twoScale)
+                : int256(twoScale) - int256(Math.mulDiv(twoScale, p.price - allowed, base, Math.Rounding.Ceil));
+        int256 skew = -_size(poolAccount);
+        int256 free = buys ? _longs(-skew) : _longs(skew);
+        int256 from = buys ? _longs(skew) : _longs(-skew);
+        int256 room = free + margin - 2 * from;
         return room > 0 ? uint256(room) : 0;
+    }
+
+    /// @dev The band side a pool trade starts from (before impact): the oracle band's upper side for a buy, its
+    /// lower side for a sell, at least the engine's spread floor from the mid, the asset's widest band on a
+    /// price that may lag the market. Also the spread used.
+    function _poolBase(IOracleRouter.Price memory p, bool buys) internal view returns (uint256 base, uint256 spread) {
+        uint256 spreadBps = engine.minPoolSpread();
+        uint256 lagging =
+            PriceFlags.STALE |
+                PriceFlags.PRIMARY_FAILED |
+                PriceFlags.OUT_OF_BOUNDS |
+                PriceFlags.FALLBACK_LAST_GOOD |
+                PriceFlags.SEQUENCER_DOWN |
+                PriceFlags.SEQUENCER_GRACE;
+        if (p.flags & lagging != 0) spreadBps = Math.max(spreadBps, oracle.assetConfig(asset).maxConfidenceBps);
+        spread = Math.min(Math.mulDiv(p.price, spreadBps, BPS, Math.Rounding.Ceil), p.price);
+        base = buys ? Math.max(p.upper, p.price + spread) : Math.min(p.lower, p.price - spread);
+    }
+
+    /// @dev The skew impact, written from the spec (IExecutionEngine.tradeWithPool): the premium at a traders'
+    /// net position x is |x| / S on the side the trade grows it, averaged over the trade; rounded against the
+    /// trader; none for the part that shrinks it.
+    function _impact(uint256 base, int256 skew, int256 size, uint256 scale) internal pure returns (uint256) {
+        if (scale == 0) return base;
+        bool buys = size > 0;
+        int256 skewAfter = skew + size;
+        uint256 from = uint256(buys ? _longs(skew) : _longs(-skew));
+        uint256 to = uint256(buys ? _longs(skewAfter) : _longs(-skewAfter));
+        if (to <= from) return base;
+        uint256 den = 2 * scale * SignedMath.abs(size);
+        uint256 num = (to - from) * (to + from);
+        if (buys) return Math.mulDiv(base, den + num, den, Math.Rounding.Ceil);
+        return num >= den ? 0 : Math.mulDiv(base, den - num, den);
     }
 
     /// @dev The acceptable price of a trade expected at `price`: 1 wei better than it (modes 6-7), exactly it
@@ -879,10 +914,10 @@ contract ExecutionHandler is TestBase {
         (e.fundingIndex, ) = clearing.fundingState(c.tier, MARKET);
     }
 
-    /// @dev The trade's price: the oracle band's upper side for a buy, its lower side for a sell (the strict
-    /// read when the trade increases, else the liquidation read), times `1 + (skew before + skew after) / 2S`
-    /// (skew: the pool's size negated; S the skew scale), rounded against the trader. False, with the quote's
-    /// refusal recorded, when it is not within the band.
+    /// @dev The trade's price (the strict read when the trade increases, else the liquidation read): the band
+    /// side with the skew impact ({_poolBase}, {_impact}). A trade that adds risk must price inside the band;
+    /// an exit's impact stops at the band's edge, never better than the band side. False, with the quote's
+    /// refusal recorded, when an increase prices outside the band.
     function _priceQuote(
         PoolCall memory c,
         PoolExpect memory e,
@@ -892,22 +927,19 @@ contract ExecutionHandler is TestBase {
         e.mid = p.price;
         e.bandBps = r.priceBandBps;
         bool buys = c.size > 0;
-        uint256 twoScale = 2 * uint256(r.fundingSkewScale);
-        int256 factor = int256(twoScale) - 2 * e.poolPosition + c.size;
-        bytes4 band = IExecutionEngine.ExecutionPriceOutsideBand.selector;
-        if (factor <= 0) {
-            _allowQuoteError(e, abi.encodeWithSelector(band, uint256(0), e.mid, e.bandBps));
-            return false;
-        }
-        e.price = Math.mulDiv(
-            buys ? p.upper : p.lower,
-            uint256(factor),
-            twoScale,
-            buys ? Math.Rounding.Ceil : Math.Rounding.Floor
-        );
-        if (!_inBand(e.price, e.mid, e.bandBps)) {
-            _allowQuoteError(e, abi.encodeWithSelector(band, e.price, e.mid, e.bandBps));
-            return false;
+        (uint256 base, ) = _poolBase(p, buys);
+        uint256 raw = _impact(base, -e.poolPosition, c.size, r.fundingSkewScale);
+        uint256 allowed = Math.mulDiv(e.mid, e.bandBps, BPS);
+        if (e.increases) {
+            if (!_inBand(raw, e.mid, e.bandBps)) {
+                bytes4 band = IExecutionEngine.ExecutionPriceOutsideBand.selector;
+                _allowQuoteError(e, abi.encodeWithSelector(band, raw, e.mid, e.bandBps));
+                return false;
+            }
+            e.price = raw;
+        } else {
+            e.price =
+                buys ? Math.max(base, Math.min(raw, e.mid + allowed)) : Math.min(base, Math.max(raw, e.mid - allowed));
         }
         return true;
     }
