@@ -42,10 +42,25 @@ export default defineConfig({
   networks: {
     hardhatMainnet: { type: "edr-simulated", chainType: "l1", hardfork: "cancun" },
     localhost: { type: "http", url: "http://127.0.0.1:8545" },
+    // Testnets. The RPC URLs and the deployer's key are config variables: Hardhat resolves them from its
+    // encrypted keystore (`npx hardhat keystore set STRATA_DEPLOYER_KEY`) or the environment, only when the
+    // network is used. No key or URL is ever written to the repository. `scripts/deploy.ts` deploys to them.
     sepolia: {
       type: "http",
       chainType: "l1",
       url: configVariable("SEPOLIA_RPC_URL"),
+      accounts: [configVariable("STRATA_DEPLOYER_KEY")],
+    },
+    arbitrumSepolia: {
+      type: "http",
+      chainType: "generic",
+      url: configVariable("ARBITRUM_SEPOLIA_RPC_URL"),
+      accounts: [configVariable("STRATA_DEPLOYER_KEY")],
+    },
+    baseSepolia: {
+      type: "http",
+      chainType: "op",
+      url: configVariable("BASE_SEPOLIA_RPC_URL"),
       accounts: [configVariable("STRATA_DEPLOYER_KEY")],
     },
   },

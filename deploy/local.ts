@@ -1,7 +1,7 @@
 import type { Signer } from "ethers";
 
 import type { FoundationConfigInput } from "../sdk/src/deploy/config.js";
-import { type DeployProgress, deployFoundation } from "../sdk/src/deploy/foundation.js";
+import { type DeployOptions, type DeployProgress, deployFoundation } from "../sdk/src/deploy/foundation.js";
 
 /**
  * The local (embedded or 127.0.0.1) deployment: mock tokens of 6, 8 and 18 decimals, mock Chainlink
@@ -183,7 +183,13 @@ export type NamedSigner = Signer & { address: string };
  */
 export async function deployLocalFoundation<S extends NamedSigner>(
   signers: S[],
-  options: { users?: number; pools?: boolean; progress?: DeployProgress } = {},
+  options: {
+    users?: number;
+    pools?: boolean;
+    progress?: DeployProgress;
+    /** Manifest and per-step options (scripts/deploy.ts); tests deploy in memory. */
+    deploy?: Omit<DeployOptions, "progress">;
+  } = {},
 ) {
   const users = options.users ?? 4;
   if (signers.length < 6 + users) {
@@ -202,7 +208,7 @@ export async function deployLocalFoundation<S extends NamedSigner>(
       },
       { pools: options.pools ?? false },
     ),
-    options.progress,
+    { ...options.deploy, progress: options.progress },
   );
   return { d, deployer, risk, guardian, oracleOperator, controller, executor, users: signers.slice(6, 6 + users) };
 }

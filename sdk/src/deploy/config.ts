@@ -1,4 +1,4 @@
-import { isAddress } from "ethers";
+import { isAddress, keccak256, toUtf8Bytes } from "ethers";
 import { z } from "zod";
 
 /**
@@ -134,6 +134,8 @@ const delaysSchema = z.object({
 export const foundationConfigSchema = z
   .object({
     network: z.string().min(1),
+    /** The chain the config is for (testnets, mainnets): the deployer refuses to deploy it to another chain. */
+    chainId: z.number().int().positive().optional(),
     reserveEpochSeconds: seconds.min(86400).max(30 * 86400),
     tokens: z.array(tokenSchema).min(1),
     assets: z.array(assetSchema).min(1),
@@ -206,4 +208,22 @@ export function parseFoundationConfig(input: unknown): FoundationConfig {
     throw new Error(`Invalid Strata deployment config:\n${lines.join("\n")}\nFix these fields and deploy again.`);
   }
   return result.data;
+}
+
+/** JSON with object keys sorted at every level: the same config always serializes to the same text. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (v === null || typeof v !== "object" || Array.isArray(v)) return v;
+    const sorted: Record<string, unknown> = {};
+    for (const k of Object.keys(v).sort()) sorted[k] = (v as Record<string, unknown>)[k];
+    return sorted;
+  });
+}
+
+/**
+ * The config's identity in a deployment manifest: keccak256 of the validated config's canonical JSON (defaults
+ * filled in, keys sorted), so that formatting and key order do not count as a change, but any value does.
+ */
+export function configHash(input: FoundationConfigInput | FoundationConfig): string {
+  return keccak256(toUtf8Bytes(canonicalJson(parseFoundationConfig(input))));
 }
