@@ -26,6 +26,24 @@ export interface CollateralWeights {
   sizeThreshold: bigint;
 }
 
+/** A collateral token of a tier (IRiskEngine.CollateralRisk, without its oracle asset). */
+export interface CollateralRisk extends CollateralWeights {
+  listed: boolean;
+}
+
+/**
+ * What margin maths and liquidation need of one tier × market (IRiskEngine.MarginParams, without its oracle
+ * asset): the ratios in force now, the brackets, the funding and the liquidation parameters.
+ */
+export interface MarginParams extends Brackets {
+  ratios: MarginRatios;
+  maxFundingBpsPerDay: bigint;
+  fundingSkewScale: bigint;
+  liquidationPenaltyBps: bigint;
+  keeperShareBps: bigint;
+  keeperRewardCap: bigint;
+}
+
 /** The requirement at `rateBps` of `notional`, plus the progressive bracket add-ons, rounded up. */
 export function requirement(notional: bigint, rateBps: bigint, b: Brackets): bigint {
   let scaled = notional * rateBps;

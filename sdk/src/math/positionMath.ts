@@ -10,6 +10,20 @@ export function fillNotional(dSize: bigint, price: bigint): bigint {
   return dSize >= 0n ? magnitude : -magnitude;
 }
 
+/**
+ * Whether a fill of `dSize` raises the risk of a position of `size`: it opens, increases or flips it. A fill
+ * that only reduces or closes it does not.
+ *
+ * @example
+ * increases(0n, 1n); // true: opens
+ * increases(5n, -3n); // false: reduces
+ * increases(5n, -8n); // true: flips to short 3
+ */
+export function increases(size: bigint, dSize: bigint): boolean {
+  const newSize = size + dSize;
+  return abs(newSize) > abs(size) || (size > 0n !== newSize > 0n && newSize !== 0n);
+}
+
 /** `value × part / whole`, rounded towards +∞. */
 function shareTowardsPositive(value: bigint, part: bigint, whole: bigint): bigint {
   if (value >= 0n) return mulDiv(value, part, whole, true);

@@ -3,6 +3,9 @@
 export const WAD = 10n ** 18n;
 export const BPS = 10_000n;
 
+/** A rounding direction, as the contracts name theirs (`Math.Rounding.Ceil` is `"Up"`, `Floor` is `"Down"`). */
+export type Rounding = "Up" | "Down";
+
 export const min = (a: bigint, b: bigint): bigint => (a < b ? a : b);
 export const max = (a: bigint, b: bigint): bigint => (a > b ? a : b);
 export const abs = (a: bigint): bigint => (a < 0n ? -a : a);
