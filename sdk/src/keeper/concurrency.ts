@@ -1,0 +1,93 @@
+/**
+ * Bounded concurrency and cancellable waits: the keeper never starts one unbounded `Promise.all` over every
+ * account, and every pause ends early when the keeper is asked to stop.
+ */
+
+/**
+ * Maps `items` through `fn` with at most `limit` calls in flight, keeping the order of `items`.
+ *
+ * @example
+ * const healths = await mapBounded(accounts, 8, (a) => clearing.health(a));
+ */
+export async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker));
+  return results;
+}
+
+/** A counting semaphore: at most `permits` holders at once. */
+export class Semaphore {
+  private waiters: (() => void)[] = [];
+  private held = 0;
+
+  constructor(private readonly permits: number) {}
+
+  /** Runs `fn` once a permit is free. */
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.held >= this.permits) await new Promise<void>((resolve) => this.waiters.push(resolve));
+    else this.held++;
+    try {
+      return await fn();
+    } finally {
+      const wake = this.waiters.shift();
+      if (wake !== undefined) wake();
+      else this.held--;
+    }
+  }
+
+  /** Permits in use now. */
+  get inUse(): number {
+    return this.held;
+  }
+}
+
+/** Waits `ms`, or less when `signal` aborts (it resolves either way, never rejects). */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted === true) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
+/** The delay of retry `attempt` (0-based): `base · 2^attempt`, capped at `max`. */
+export function backoffDelay(attempt: number, base: number, max: number): number {
+  return Math.min(max, base * 2 ** Math.min(attempt, 30));
+}
+
+/**
+ * Calls `fn` until it succeeds, waiting with exponential backoff between failures and reporting each one to
+ * `onError`; it gives up (rethrowing the last error) after `attempts` tries or when `signal` aborts.
+ */
+export async function retry<T>(
+  fn: () => Promise<T>,
+  options: {
+    attempts: number;
+    baseMs: number;
+    maxMs: number;
+    signal?: AbortSignal;
+    onError?: (error: unknown, attempt: number) => void;
+  },
+): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      options.onError?.(error, attempt);
+      if (attempt + 1 >= options.attempts || options.signal?.aborted === true) throw error;
+      await sleep(backoffDelay(attempt, options.baseMs, options.maxMs), options.signal);
+    }
+  }
+}

@@ -1,0 +1,11 @@
+/** The liquidation keeper (DESIGN §7): discovery, scanning, planning, sending, and the loop that runs them. */
+export * from "./concurrency.js";
+export * from "./config.js";
+export * from "./executor.js";
+export * from "./indexer.js";
+export * from "./keeper.js";
+export * from "./metrics.js";
+export * from "./planner.js";
+export * from "./scanner.js";
+export * from "./sender.js";
+export * from "./server.js";
