@@ -94,3 +94,41 @@ export function renderAccounts(accounts: AccountStatus[], marketName: (id: numbe
   }
   return ["Accounts (clearing layer, conservative side of every price band)", table.toString()].join("\n");
 }
+
+/** One tier at a glance (`strata status`): quote amounts in the quote token's units, cash and OI in WAD. */
+export interface TierSummary {
+  tier: number;
+  depth: number;
+  quote: string;
+  quoteDecimals: number;
+  /** Accounts that ever traded in the tier. */
+  accounts: number;
+  /** Of those, the ones the liquidation engine would liquidate now. */
+  liquidatable: number;
+  /** Open interest by market name (WAD size). */
+  openInterest: { market: string; oi: bigint }[];
+  /** The insurance fund: its cash (quote WAD, signed) and its quote token balance in the vault. */
+  insuranceCash: bigint;
+  insuranceTokens: bigint;
+  /** The backstop pool's totalAssets (quote token units); undefined when the tier has no pool. */
+  poolEquity: bigint | undefined;
+}
+
+/** Renders a table with a row per tier. */
+export function renderTierSummaries(tiers: TierSummary[]): string {
+  const table = new Table({
+    head: ["tier", "accounts", "open interest", "insurance fund", "pool equity", "liquidatable"],
+    colAligns: ["left", "right", "left", "right", "right", "right"],
+  });
+  for (const t of tiers) {
+    table.push([
+      `tier ${t.tier} (depth ${t.depth})`,
+      String(t.accounts),
+      t.openInterest.map((m) => `${m.market} ${amount(m.oi, 18, 4)}`).join("\n") || "-",
+      `cash ${signedAmount(t.insuranceCash, 18)}\n${t.quote} ${amount(t.insuranceTokens, t.quoteDecimals)}`,
+      t.poolEquity === undefined ? "no pool" : `${amount(t.poolEquity, t.quoteDecimals)} ${t.quote}`,
+      String(t.liquidatable),
+    ]);
+  }
+  return ["Tiers", table.toString()].join("\n");
+}
