@@ -11,6 +11,7 @@ import path from "node:path";
 import { expect } from "chai";
 import { JsonRpcProvider } from "ethers";
 
+import { KEEPER_OPTIONS, keeperConfigOf } from "../../sdk/src/cli/keeper.js";
 import { readConfigFile, resolveOptions, loadOptions } from "../../sdk/src/cli/options.js";
 import { mapBounded } from "../../sdk/src/cli/status.js";
 import { assetKey } from "../../sdk/src/deploy/foundation.js";
@@ -155,6 +156,55 @@ describe("strata CLI", function () {
     }
   });
 
+  it("runs the keeper (dry run): it answers /healthz, then stops cleanly on SIGTERM", async function () {
+    const metricsPort = await freePort();
+    const child = spawn(
+      process.execPath,
+      [
+        path.join(root, "bin", "strata.mjs"),
+        "keeper",
+        "--manifest",
+        manifestFile,
+        "--dry-run",
+        "--state-file",
+        path.join(dir, "keeper-state.json"),
+        "--metrics-port",
+        String(metricsPort),
+      ],
+      {
+        cwd: root,
+        env: {
+          PATH: process.env.PATH ?? "",
+          ...env,
+          STRATA_KEEPER_POLL_INTERVAL_MS: "200",
+          STRATA_KEEPER_CONFIRMATIONS: "0",
+        },
+      },
+    );
+    let stdout = "";
+    child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
+    try {
+      let health: { status?: string; block?: number | null } | undefined;
+      const deadline = Date.now() + 45_000;
+      while (health?.status !== "ok") {
+        if (child.exitCode !== null) throw new Error(`the keeper exited early (${child.exitCode}): ${stdout}`);
+        if (Date.now() > deadline) throw new Error(`the keeper's /healthz never became ready: ${stdout}`);
+        await new Promise((r) => setTimeout(r, 250));
+        health = await fetch(`http://127.0.0.1:${metricsPort}/healthz`)
+          .then(async (r) => (r.ok ? ((await r.json()) as { status?: string; block?: number | null }) : undefined))
+          .catch(() => undefined);
+      }
+      expect(stdout).to.contain("dry run");
+      expect(health.block).to.be.a("number");
+      const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      expect(metrics).to.contain("# TYPE");
+    } finally {
+      child.kill("SIGTERM");
+    }
+    expect(await exited).to.equal(0);
+  });
+
   describe("errors", function () {
     it("names the missing manifest and how to create it", async function () {
       const missing = path.join(dir, "none.json");
@@ -200,6 +250,25 @@ describe("strata CLI", function () {
       expect(run.code).to.equal(1);
       expect(run.stderr).to.contain("the environment variable UNSET_KEY is not set");
     });
+  });
+});
+
+describe("strata keeper options", function () {
+  it("maps the CLI's options over the keeper's STRATA_KEEPER_* settings", function () {
+    const env = { STRATA_KEEPER_BATCH_SIZE: "7", STRATA_KEEPER_DRY_RUN: "false", STRATA_KEEPER_SHARD: "0/1" };
+    const options = resolveOptions(KEEPER_OPTIONS, {
+      flags: { dryRun: true, shard: "1/3", minProfit: "5" },
+      env: { STRATA_RPC_URL: "http://127.0.0.1:9999", STRATA_KEEPER_METRICS_PORT: "0" },
+    });
+    const config = keeperConfigOf(options, env);
+    expect(config.rpcUrl).to.equal("http://127.0.0.1:9999");
+    expect(config.manifestPath).to.equal(path.join(process.cwd(), "deployments", "localhost.json"));
+    expect(config.dryRun).to.equal(true);
+    expect(config.shard).to.deep.equal({ index: 1, count: 3 });
+    expect(config.minProfit).to.equal(5n);
+    expect(config.metricsPort).to.equal(0);
+    // Settings the CLI has no flag for keep their environment variables.
+    expect(config.batchSize).to.equal(7);
   });
 });
 

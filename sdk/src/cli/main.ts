@@ -1,12 +1,13 @@
 /**
- * `strata`: deploy Strata, push and replay oracle prices, and show each tier's status, against any JSON-RPC
- * node. Every option is a flag, an environment variable or a config file entry (options.ts); the signer's key
+ * `strata`: deploy Strata, push and replay oracle prices, show each tier's status and run the keeper, against
+ * any JSON-RPC node. Every option is a flag, an environment variable or a config file entry (options.ts); the signer's key
  * comes only from the environment variable that `--private-key-env` names. Run through bin/strata.mjs.
  */
 import { Command, CommanderError } from "commander";
 
 import { DEPLOY_OPTIONS, deployCommand } from "./deploy.js";
 import { reportError } from "./errors.js";
+import { KEEPER_OPTIONS, keeperCommand } from "./keeper.js";
 import { PUSH_OPTIONS, REPLAY_OPTIONS, pushCommand, replayCommand } from "./oracle.js";
 import { addOptions, loadOptions } from "./options.js";
 import { STATUS_OPTIONS, statusCommand } from "./status.js";
@@ -16,7 +17,7 @@ const print = (line: string) => console.log(line);
 /** The commander program; `exitOverride` turns usage errors into exceptions that {@link main} reports. */
 export function buildProgram(): Command {
   const program = new Command("strata")
-    .description("Strata protocol CLI: deploy, push and replay oracle prices, show the tiers' status")
+    .description("Strata protocol CLI: deploy, push and replay oracle prices, show the tiers' status, run the keeper")
     .exitOverride()
     .showHelpAfterError("(run with --help for usage)");
 
@@ -50,6 +51,11 @@ export function buildProgram(): Command {
     program.command("status").description("per tier: accounts, open interest, insurance fund, pool equity"),
     STATUS_OPTIONS,
   ).action(async (flags: Record<string, unknown>) => statusCommand(await loadOptions(STATUS_OPTIONS, flags), print));
+
+  addOptions(
+    program.command("keeper").description("run the liquidation keeper until SIGINT or SIGTERM"),
+    KEEPER_OPTIONS,
+  ).action(async (flags: Record<string, unknown>) => keeperCommand(await loadOptions(KEEPER_OPTIONS, flags), print));
 
   for (const command of [program, oracle, ...program.commands, ...oracle.commands]) command.exitOverride();
   return program;

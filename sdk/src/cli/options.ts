@@ -130,6 +130,43 @@ export const OPTIONS = {
     schema: positiveInt,
     default: 5000,
   },
+  dryRun: {
+    flag: "--dry-run",
+    env: "STRATA_KEEPER_DRY_RUN",
+    description: "keeper: log what it would do, send nothing",
+    schema: switchSchema,
+    default: false,
+  },
+  shard: {
+    flag: "--shard <i/N>",
+    env: "STRATA_KEEPER_SHARD",
+    description: "keeper: handle only the accounts whose id hash is i modulo N",
+    schema: z.string().regex(/^\d+\/\d+$/, { message: "must be i/N, e.g. 0/2" }),
+    default: "0/1",
+  },
+  minProfit: {
+    flag: "--min-profit <quoteWad>",
+    env: "STRATA_KEEPER_MIN_PROFIT",
+    description: "keeper: least reward net of gas for an action, quote WAD (1e18 = 1 quote unit)",
+    schema: z
+      .union([z.string(), z.number()])
+      .pipe(z.coerce.string().regex(/^\d+$/, { message: "must be a whole number" })),
+    default: "0",
+  },
+  stateFile: {
+    flag: "--state-file <path>",
+    env: "STRATA_KEEPER_STATE_FILE",
+    description: "keeper: where the account indexer keeps its state",
+    schema: z.string().min(1),
+    default: "keeper-state.json",
+  },
+  metricsPort: {
+    flag: "--metrics-port <port>",
+    env: "STRATA_KEEPER_METRICS_PORT",
+    description: "keeper: port of /metrics and /healthz (0: any free port)",
+    schema: z.coerce.number().int({ message: "must be a whole number" }).min(0).max(65_535),
+    default: 9464,
+  },
 } satisfies Record<string, OptionSpec>;
 
 export type OptionKey = keyof typeof OPTIONS;
