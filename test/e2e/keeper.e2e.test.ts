@@ -1,0 +1,360 @@
+/**
+ * End to end: the liquidation keeper as a separate process (`hardhat run scripts/keeper.ts`) against a real
+ * JSON-RPC node (`hardhat node` on 127.0.0.1, a free port). The suite is deployed with the SDK deployer over
+ * a plain JsonRpcProvider and the node's default accounts; traders open leveraged ETH longs against tier pro's
+ * pool through the SDK client; an oracle drop makes some accounts liquidatable (partial) and others need a
+ * backstop takeover; the keeper must handle all of them, report it in `/metrics`, and stop gracefully on SIGTERM.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+import { expect } from "chai";
+import { HDNodeWallet, JsonRpcProvider, Mnemonic, NonceManager, parseUnits, Wallet, type Signer } from "ethers";
+
+import { localFoundationConfig } from "../../deploy/local.js";
+import { createStrataClient, type StrataClient } from "../../sdk/src/client/strata.js";
+import { deployFoundation } from "../../sdk/src/deploy/foundation.js";
+import { readManifest, type Manifest } from "../../sdk/src/deploy/manifest.js";
+import { pushPrice } from "../../sdk/src/oracle/index.js";
+
+const ROOT = path.resolve(import.meta.dirname, "../..");
+const HARDHAT_CLI = path.join(ROOT, "node_modules/hardhat/dist/src/cli.js");
+/** Hardhat node's default accounts derive from this well-known mnemonic (#0 is 0xf39F…2266). */
+const MNEMONIC = Mnemonic.fromPhrase("test test test test test test test test test test test junk");
+const PRO = 1;
+const ETH = 1;
+const w = (x: string) => parseUnits(x, 18);
+
+function defaultKey(index: number): string {
+  return HDNodeWallet.fromMnemonic(MNEMONIC, `m/44'/60'/0'/0/${index}`).privateKey;
+}
+
+/** A port nothing listens on now (bind port 0, read it, release it). */
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Resolves `undefined` after `ms` without keeping the process alive (for races against a process's exit). */
+const deadline = (ms: number) => new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), ms).unref());
+
+/** A child process ended while the test waited on it: no point polling further. */
+class ChildExited extends Error {}
+
+/** Polls `fn` until it returns a value other than undefined, or throws after `timeoutMs`. */
+async function waitFor<T>(
+  what: string,
+  timeoutMs: number,
+  fn: () => Promise<T | undefined> | T | undefined,
+  everyMs = 200,
+) {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await fn();
+      if (value !== undefined) return value;
+    } catch (error) {
+      if (error instanceof ChildExited) throw error;
+      last = error;
+    }
+    await sleep(everyMs);
+  }
+  throw new Error(
+    `Timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ""}`,
+  );
+}
+
+/** A child process in its own process group, with its output kept for diagnostics. */
+interface Child {
+  proc: ChildProcess;
+  pid: number;
+  output: string[];
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  running(): boolean;
+}
+
+function startChild(args: string[], env: NodeJS.ProcessEnv = {}): Child {
+  const proc = spawn(process.execPath, [HARDHAT_CLI, ...args], {
+    cwd: ROOT,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: {
+      ...process.env,
+      // Any `node` a child starts is the Node 22 this test runs under.
+      PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ""}`,
+      ...env,
+    },
+  });
+  if (proc.pid === undefined) throw new Error(`could not start hardhat ${args.join(" ")}`);
+  const output: string[] = [];
+  proc.stdout!.on("data", (chunk: Buffer) => output.push(chunk.toString()));
+  proc.stderr!.on("data", (chunk: Buffer) => output.push(chunk.toString()));
+  let done = false;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    proc.once("exit", (code, signal) => {
+      done = true;
+      resolve({ code, signal });
+    });
+  });
+  return { proc, pid: proc.pid, output, exited, running: () => !done };
+}
+
+/** Whether any process of the group `pid` leads is alive. */
+function groupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Stops a child's whole process group: SIGTERM, then SIGKILL after `graceMs`. */
+async function stopGroup(child: Child | undefined, graceMs = 5_000): Promise<void> {
+  if (child === undefined) return;
+  const signalGroup = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid, signal);
+    } catch {
+      // already gone
+    }
+  };
+  if (child.running() || groupAlive(child.pid)) {
+    signalGroup("SIGTERM");
+    const until = Date.now() + graceMs;
+    while ((child.running() || groupAlive(child.pid)) && Date.now() < until) await sleep(50);
+    if (child.running() || groupAlive(child.pid)) signalGroup("SIGKILL");
+  }
+  await Promise.race([child.exited, deadline(graceMs)]);
+}
+
+async function rpc(url: string, method: string): Promise<unknown> {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params: [] }),
+  });
+  const body = (await response.json()) as { result?: unknown };
+  return body.result;
+}
+
+describe("keeper end to end: a separate process against a hardhat node", function () {
+  this.timeout(120_000);
+
+  let dir: string;
+  let node: Child | undefined;
+  let keeper: Child | undefined;
+  let rpcUrl: string;
+  let provider: JsonRpcProvider;
+
+  before(async function () {
+    dir = await mkdtemp(path.join(tmpdir(), "strata-keeper-e2e-"));
+    const port = await freePort();
+    rpcUrl = `http://127.0.0.1:${port}`;
+    node = startChild(["node", "--port", String(port), "--hostname", "127.0.0.1"]);
+    await waitFor("the hardhat node to answer eth_chainId", 30_000, async () => {
+      if (!node!.running()) throw new ChildExited(`hardhat node exited:\n${node!.output.join("")}`);
+      return (await rpc(rpcUrl, "eth_chainId")) ?? undefined;
+    });
+    provider = new JsonRpcProvider(rpcUrl, undefined, { staticNetwork: true, pollingInterval: 50 });
+  });
+
+  after(async function () {
+    provider?.destroy();
+    await stopGroup(keeper);
+    await stopGroup(node);
+    for (const child of [keeper, node]) {
+      if (child !== undefined) expect(groupAlive(child.pid), `process group ${child.pid} left behind`).to.equal(false);
+    }
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  });
+
+  afterEach(function () {
+    if (this.currentTest?.state === "failed") {
+      for (const [name, child] of [
+        ["keeper", keeper],
+        ["node", node],
+      ] as const) {
+        if (child !== undefined) console.log(`--- ${name} output (last 60 lines) ---\n${tail(child.output, 60)}`);
+      }
+    }
+  });
+
+  it("liquidates and backstops every unhealthy account, serves metrics, and stops gracefully", async function () {
+    const wallet = (i: number): Signer => new NonceManager(new Wallet(defaultKey(i), provider));
+    const address = (i: number) => new Wallet(defaultKey(i)).address;
+
+    // 1. Deploy (deploy/local.ts config with pools) into a manifest in the temp dir.
+    const manifestFile = path.join(dir, "localhost.json");
+    const deployer = wallet(0);
+    const d = await deployFoundation(
+      deployer,
+      localFoundationConfig(
+        { risk: address(1), guardian: address(2), oracle: address(3), controller: address(4) },
+        { pools: true },
+      ),
+      { manifestPath: manifestFile },
+    );
+    const manifest: Manifest = await readManifest(manifestFile);
+    expect(manifest.finishedAt, "deployment finished").to.not.equal(undefined);
+    const usdc = d.tokens.USDC!;
+    const units = (x: string) => parseUnits(x, usdc.decimals);
+    const client = (signer: Signer): StrataClient => createStrataClient({ manifest, runner: signer });
+    const reader = createStrataClient({ manifest, runner: provider });
+
+    // 2. An LP funds tier pro's pool.
+    const lp = wallet(5);
+    await (await usdc.mock!.mint(address(5), units("5000000"))).wait();
+    await client(lp).pools.deposit({ tier: PRO, assets: units("5000000") }, { wait: true });
+
+    // 3. Six traders open 30 ETH longs (10x at most) at 3,000, each matched with a maker's resting sell order (signed orders
+    // settled by a relayer): thin collateral (a backstop after the drop) and thicker (a partial liquidation),
+    // all within the tier's initial margin at the open.
+    const makerIndex = 12;
+    const maker = client(wallet(makerIndex));
+    const makerAccount = maker.account(address(makerIndex), PRO, 1n);
+    await (await usdc.mock!.mint(address(makerIndex), units("1000000"))).wait();
+    await maker.vault.deposit({ token: "USDC", amount: units("1000000"), account: makerAccount }, { wait: true });
+    // At 2,700 (a 10% drop): equity ≈ collateral − 9,000 − fees against a maintenance margin of ≈ 2,025 and a
+    // backstop margin of ≈ 972: 9,500 and 9,700 go to the pool, 10,600–10,800 are partially liquidated, 12,500
+    // stays healthy.
+    const collaterals = ["9500", "9700", "10600", "10700", "10800", "12500"];
+    const makerOrder = await maker.execution.signOrder(
+      await maker.execution.buildOrder({
+        account: makerAccount,
+        market: ETH,
+        size: -w(String(30 * collaterals.length)),
+        limitPrice: w("3000"),
+      }),
+    );
+    const relayer = client(wallet(13));
+    const accounts: bigint[] = [];
+    for (const [i, collateral] of collaterals.entries()) {
+      const index = 6 + i;
+      const trader = client(wallet(index));
+      const account = trader.account(address(index), PRO, 1n);
+      await (await usdc.mock!.mint(address(index), units(collateral))).wait();
+      await trader.vault.deposit({ token: "USDC", amount: units(collateral), account }, { wait: true });
+      const taker = await trader.execution.signOrder(
+        await trader.execution.buildOrder({ account, market: ETH, size: w("30"), limitPrice: w("3000") }),
+      );
+      await relayer.execution.settleMatch({ maker: makerOrder, taker, size: w("30") }, { wait: true });
+      accounts.push(account);
+    }
+    for (const account of accounts) {
+      expect((await reader.contracts.liquidation.preview(account, ETH)).liquidatable).to.equal(false);
+    }
+
+    // 4. ETH drops to 2,700 on both feeds.
+    const oracleOperator = wallet(3);
+    await pushPrice(oracleOperator, manifest.assets, "ETH/USD", "2700");
+    const before = await Promise.all(accounts.map((a) => reader.contracts.liquidation.preview(a, ETH)));
+    const partial = accounts.filter((_, i) => before[i]!.liquidatable && !before[i]!.backstop);
+    const backstop = accounts.filter((_, i) => before[i]!.backstop);
+    expect(partial.length, "accounts for a partial liquidation").to.be.greaterThan(0);
+    expect(backstop.length, "accounts for a backstop takeover").to.be.greaterThan(0);
+    const sizeBefore = new Map<bigint, bigint>();
+    for (const a of accounts) sizeBefore.set(a, (await reader.contracts.clearing.position(a, ETH)).size);
+    const fromBlock = await provider.getBlockNumber();
+
+    // 5. The keeper, a separate process, from a default account no one else uses.
+    const stateFile = path.join(dir, "keeper-state.json");
+    keeper = startChild(["run", "scripts/keeper.ts"], {
+      STRATA_KEEPER_RPC_URL: rpcUrl,
+      STRATA_KEEPER_MANIFEST_PATH: manifestFile,
+      STRATA_KEEPER_PRIVATE_KEY_ENV: "STRATA_E2E_KEEPER_KEY",
+      STRATA_E2E_KEEPER_KEY: defaultKey(19),
+      STRATA_KEEPER_STATE_FILE: stateFile,
+      STRATA_KEEPER_CONFIRMATIONS: "0",
+      STRATA_KEEPER_POLL_INTERVAL_MS: "200",
+      STRATA_KEEPER_METRICS_PORT: "0",
+      STRATA_KEEPER_COOL_OFF_MS: "1000",
+      STRATA_KEEPER_BACKOFF_MS: "100",
+      STRATA_KEEPER_MAX_BACKOFF_MS: "1000",
+      STRATA_KEEPER_LOG_LEVEL: "info",
+    });
+    const k = keeper;
+    // The keeper logs its metrics port (configured 0: any free port) when it starts.
+    const metricsPort = await waitFor("the keeper to start", 45_000, () => {
+      if (!k.running()) throw new ChildExited(`keeper exited:\n${k.output.join("")}`);
+      const match = /"port":(\d+)[^\n]*"msg":"keeper started"/.exec(k.output.join(""));
+      return match === null ? undefined : Number(match[1]);
+    });
+    const metricsUrl = `http://127.0.0.1:${metricsPort}`;
+    await waitFor("/healthz to answer ok", 30_000, async () => {
+      if (!k.running()) throw new ChildExited(`keeper exited:\n${k.output.join("")}`);
+      const response = await fetch(`${metricsUrl}/healthz`);
+      return response.status === 200 ? true : undefined;
+    });
+
+    // Until no account is liquidatable any more.
+    await waitFor(
+      "every account to be handled",
+      60_000,
+      async () => {
+        if (!k.running()) throw new ChildExited(`keeper exited:\n${k.output.join("")}`);
+        const previews = await Promise.all(accounts.map((a) => reader.contracts.liquidation.preview(a, ETH)));
+        return previews.every((p) => !p.liquidatable) ? true : undefined;
+      },
+      300,
+    );
+
+    const metrics = await (await fetch(`${metricsUrl}/metrics`)).text();
+    const actions = [...metrics.matchAll(/^strata_keeper_actions_total\{([^}]*)\} (\d+(?:\.\d+)?)$/gm)];
+    const succeeded = actions
+      .filter(([, labels]) => labels!.includes('result="success"'))
+      .reduce((sum, [, , value]) => sum + Number(value), 0);
+    expect(succeeded, `actions in /metrics:\n${actions.map((m) => m[0]).join("\n")}`).to.be.greaterThan(0);
+
+    // Graceful shutdown: SIGTERM to the keeper's PID, exit code 0, state persisted.
+    process.kill(k.pid, "SIGTERM");
+    const exit = await Promise.race([k.exited, deadline(20_000)]);
+    expect(exit, "the keeper exits within 20 s of SIGTERM").to.not.equal(undefined);
+    expect(exit!.code, `keeper exit (signal ${exit!.signal})`).to.equal(0);
+    expect(existsSync(stateFile), "state file written").to.equal(true);
+    const state = JSON.parse(await readFile(stateFile, "utf8")) as unknown;
+    expect(state).to.be.an("object");
+    expect(k.output.join("")).to.contain("keeper stopped");
+
+    // Every formerly liquidatable account was handled, by the keeper's address.
+    const keeperAddress = address(19);
+    const liquidation = reader.contracts.liquidation;
+    const liquidated = await liquidation.queryFilter(liquidation.filters.Liquidated(), fromBlock + 1);
+    const takenOver = await liquidation.queryFilter(liquidation.filters.BackstopTakeover(), fromBlock + 1);
+    for (const e of [...liquidated, ...takenOver]) expect(e.args.keeper).to.equal(keeperAddress);
+    const liquidatedAccounts = new Set(liquidated.map((e) => e.args.account));
+    const takenOverAccounts = new Set(takenOver.map((e) => e.args.account));
+    for (const account of partial) {
+      const size = (await reader.contracts.clearing.position(account, ETH)).size;
+      expect(
+        liquidatedAccounts.has(account) || takenOverAccounts.has(account),
+        `account ${account} liquidated`,
+      ).to.equal(true);
+      expect(size < sizeBefore.get(account)!, `account ${account}'s position reduced`).to.equal(true);
+    }
+    for (const account of backstop) {
+      expect(takenOverAccounts.has(account), `account ${account} taken over`).to.equal(true);
+      expect((await reader.contracts.clearing.position(account, ETH)).size).to.equal(0n);
+    }
+    for (const account of accounts) {
+      expect((await reader.contracts.liquidation.preview(account, ETH)).liquidatable).to.equal(false);
+    }
+  });
+});
+
+function tail(output: string[], lines: number): string {
+  return output.join("").split("\n").slice(-lines).join("\n");
+}
