@@ -3,6 +3,8 @@ import type { Signer } from "ethers";
 import type { FoundationConfigInput } from "../sdk/src/deploy/config.js";
 import { type DeployOptions, type DeployProgress, deployFoundation } from "../sdk/src/deploy/foundation.js";
 
+import { STRATA_POOL, strataTiers } from "./tiers.js";
+
 /**
  * The local (embedded or 127.0.0.1) deployment: mock tokens of 6, 8 and 18 decimals, mock Chainlink
  * aggregators, and three tiers from the innermost (depth 0, strictest) outwards.
@@ -18,36 +20,6 @@ export function localFoundationConfig(
   },
   options: { pools?: boolean } = {},
 ): FoundationConfigInput {
-  // Each tier's backstop pool: a 3-day redemption cooldown, IM may use at most 80% of its equity.
-  const pool = options.pools === true ? { pool: { cooldownSeconds: 3 * 86400, maxUtilisationBps: 8_000 } } : {};
-  // Per tier × market: core 3x, pro 20x, edge 50x. Deeper (inner) tiers are never looser (DESIGN §6.6).
-  const market = (
-    id: number,
-    imrBps: number,
-    mmrBps: number,
-    bmrBps: number,
-    maxLeverage: number,
-    penalty: number,
-  ) => ({
-    market: id,
-    imrBps,
-    mmrBps,
-    bmrBps,
-    bracketNotional1: "1000000",
-    bracketAddBps1: 50,
-    bracketNotional2: "5000000",
-    bracketAddBps2: 100,
-    maxLeverage,
-    liquidationPenaltyBps: penalty,
-    keeperShareBps: 3_000,
-    keeperRewardCap: "1000",
-    oiCap: id === 1 ? "20000" : "1000",
-    priceBandBps: 100,
-    makerFeeBps: 2,
-    takerFeeBps: 5,
-    maxFundingBpsPerDay: 10,
-    fundingSkewScale: id === 1 ? "1000" : "50",
-  });
   const ethFeed = {
     primaryMaxAgeSeconds: 3600 + 600,
     secondaryMaxAgeSeconds: 3600 + 600,
@@ -113,54 +85,7 @@ export function localFoundationConfig(
         primaryMaxAgeSeconds: 86400 + 600,
       },
     ],
-    tiers: [
-      {
-        id: 0,
-        name: "core",
-        depth: 0,
-        quote: "USDC",
-        maxPositions: 4,
-        ...pool,
-        markets: [market(1, 3_333, 1_667, 800, 3, 500), market(2, 3_333, 1_667, 800, 3, 500)],
-        collaterals: [
-          { token: "WETH", asset: "ETH/USD", weightBps: 8_000, excessWeightBps: 6_000, sizeThreshold: "5000000" },
-          { token: "WBTC", asset: "BTC/USD", weightBps: 8_000, excessWeightBps: 6_000, sizeThreshold: "5000000" },
-        ],
-        deposits: [
-          { token: "USDC", cap: "50000000" },
-          { token: "WETH", cap: "20000" },
-          { token: "WBTC", cap: "1000" },
-        ],
-        reserveAllowance: [{ token: "USDC", capPerEpoch: "250000" }],
-      },
-      {
-        id: 1,
-        name: "pro",
-        depth: 1,
-        quote: "USDC",
-        maxPositions: 8,
-        ...pool,
-        markets: [market(1, 500, 250, 120, 10, 100), market(2, 500, 250, 120, 10, 100)],
-        collaterals: [
-          { token: "WETH", asset: "ETH/USD", weightBps: 7_500, excessWeightBps: 5_000, sizeThreshold: "2000000" },
-        ],
-        deposits: [
-          { token: "USDC", cap: "20000000" },
-          { token: "WETH", cap: "5000" },
-        ],
-        reserveAllowance: [{ token: "USDC", capPerEpoch: "100000" }],
-      },
-      {
-        id: 2,
-        name: "edge",
-        depth: 2,
-        quote: "USDC",
-        maxPositions: 8,
-        ...pool,
-        markets: [market(1, 200, 100, 50, 25, 40)],
-        deposits: [{ token: "USDC", cap: "5000000" }],
-      },
-    ],
+    tiers: strataTiers(options.pools === true ? STRATA_POOL : undefined),
     roles: {
       risk: [holders.risk],
       guardian: [holders.guardian],

@@ -1,5 +1,7 @@
 import type { FoundationConfigInput } from "../sdk/src/deploy/config.js";
 
+import { STRATA_POOL, strataTiers } from "./tiers.js";
+
 /**
  * The shape shared by the testnet configs (deploy/sepolia.ts, arbitrumSepolia.ts, baseSepolia.ts): mock ERC-20
  * tokens (real USDC, WBTC and WETH are not on every testnet), three tiers from the innermost outwards, each with
@@ -53,33 +55,6 @@ const HEARTBEAT_BUFFER_SECONDS = 1800;
 const TESTNET_DELAYS = { admin: 86_400, risk: 3_600, oracle: 3_600 };
 
 export function testnetFoundationConfig(net: TestnetNetwork, holders: TestnetRoleHolders): FoundationConfigInput {
-  const market = (
-    id: number,
-    imrBps: number,
-    mmrBps: number,
-    bmrBps: number,
-    maxLeverage: number,
-    penalty: number,
-  ) => ({
-    market: id,
-    imrBps,
-    mmrBps,
-    bmrBps,
-    bracketNotional1: "1000000",
-    bracketAddBps1: 50,
-    bracketNotional2: "5000000",
-    bracketAddBps2: 100,
-    maxLeverage,
-    liquidationPenaltyBps: penalty,
-    keeperShareBps: 3_000,
-    keeperRewardCap: "1000",
-    oiCap: id === 1 ? "20000" : "1000",
-    priceBandBps: 100,
-    makerFeeBps: 2,
-    takerFeeBps: 5,
-    maxFundingBpsPerDay: 10,
-    fundingSkewScale: id === 1 ? "1000" : "50",
-  });
   const asset = (f: TestnetAssetFeed) => ({
     primary: f.feed,
     primaryMaxAgeSeconds: f.heartbeatSeconds + HEARTBEAT_BUFFER_SECONDS,
@@ -92,7 +67,6 @@ export function testnetFoundationConfig(net: TestnetNetwork, holders: TestnetRol
     confidenceBpsPerHour: 50,
     maxConfidenceBps: 2_500,
   });
-  const pool = { pool: { cooldownSeconds: 3 * 86400, maxUtilisationBps: 8_000 } };
   return {
     network: net.network,
     chainId: net.chainId,
@@ -132,54 +106,7 @@ export function testnetFoundationConfig(net: TestnetNetwork, holders: TestnetRol
         jumpThresholdBps: 500,
       },
     ],
-    tiers: [
-      {
-        id: 0,
-        name: "core",
-        depth: 0,
-        quote: "USDC",
-        maxPositions: 4,
-        ...pool,
-        markets: [market(1, 3_333, 1_667, 800, 3, 500), market(2, 3_333, 1_667, 800, 3, 500)],
-        collaterals: [
-          { token: "WETH", asset: "ETH/USD", weightBps: 8_000, excessWeightBps: 6_000, sizeThreshold: "5000000" },
-          { token: "WBTC", asset: "BTC/USD", weightBps: 8_000, excessWeightBps: 6_000, sizeThreshold: "5000000" },
-        ],
-        deposits: [
-          { token: "USDC", cap: "50000000" },
-          { token: "WETH", cap: "20000" },
-          { token: "WBTC", cap: "1000" },
-        ],
-        reserveAllowance: [{ token: "USDC", capPerEpoch: "250000" }],
-      },
-      {
-        id: 1,
-        name: "pro",
-        depth: 1,
-        quote: "USDC",
-        maxPositions: 8,
-        ...pool,
-        markets: [market(1, 500, 250, 120, 10, 100), market(2, 500, 250, 120, 10, 100)],
-        collaterals: [
-          { token: "WETH", asset: "ETH/USD", weightBps: 7_500, excessWeightBps: 5_000, sizeThreshold: "2000000" },
-        ],
-        deposits: [
-          { token: "USDC", cap: "20000000" },
-          { token: "WETH", cap: "5000" },
-        ],
-        reserveAllowance: [{ token: "USDC", capPerEpoch: "100000" }],
-      },
-      {
-        id: 2,
-        name: "edge",
-        depth: 2,
-        quote: "USDC",
-        maxPositions: 8,
-        ...pool,
-        markets: [market(1, 200, 100, 50, 25, 40)],
-        deposits: [{ token: "USDC", cap: "5000000" }],
-      },
-    ],
+    tiers: strataTiers(STRATA_POOL),
     ...(net.sequencer !== undefined
       ? {
           sequencer: { feed: { address: net.sequencer.address }, gracePeriodSeconds: net.sequencer.gracePeriodSeconds },

@@ -35,8 +35,11 @@ export interface Health {
   pendingFunding: bigint;
   /** collateralValue + cash + unrealizedPnl − pendingFunding. */
   equity: bigint;
+  /** Initial margin: what equity must cover to add risk or withdraw. */
   im: bigint;
+  /** Maintenance margin: below it the account is liquidatable. */
   mm: bigint;
+  /** Backstop margin: below it the pool takes the positions over. */
   backstop: bigint;
   positions: bigint;
 }

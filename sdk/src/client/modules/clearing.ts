@@ -4,6 +4,7 @@
  * Sizes are base WAD (signed, long > 0); notionals, cash, equity and requirements quote WAD.
  */
 import type { IClearingHouse } from "../../../../types/contracts/clearing/ClearingHouse.js";
+import type { Health as HealthFigures, Position as PositionFigures } from "../../math/health.js";
 import { bind, type ClientContext } from "../context.js";
 
 /** Parameters of {@link ClearingModule.withdraw}. */
@@ -17,33 +18,11 @@ export interface WithdrawParams {
   receiver?: string;
 }
 
-/** An account's position in one market. */
-export interface Position {
-  market: number;
-  /** Base WAD, signed: > 0 long. */
-  size: bigint;
-  /** Quote WAD, signed like the size. */
-  openNotional: bigint;
-  /** The market's funding index when the position last settled. */
-  fundingIndex: bigint;
-}
+/** An account's position in one market: {@link PositionFigures} with its market id. */
+export type Position = PositionFigures & { market: number };
 
-/** An account's margin (quote WAD), as the clearing house computes it (IClearingHouse.Health). */
-export interface Health {
-  collateralValue: bigint;
-  cash: bigint;
-  unrealizedPnl: bigint;
-  unrealizedLoss: bigint;
-  pendingFunding: bigint;
-  equity: bigint;
-  /** Initial margin: what equity must cover to add risk or withdraw. */
-  im: bigint;
-  /** Maintenance margin: below it the account is liquidatable. */
-  mm: bigint;
-  /** Backstop margin: below it the pool takes the positions over. */
-  backstop: bigint;
-  positions: number;
-}
+/** An account's margin (quote WAD), as the clearing house computes it: {@link HealthFigures} with a count. */
+export type Health = Omit<HealthFigures, "positions"> & { positions: number };
 
 /** A tier × market's funding index and current rate per day (WAD; > 0: longs pay shorts). */
 export interface FundingState {
