@@ -2,6 +2,7 @@
  * Bounded concurrency and cancellable waits: the keeper never starts one unbounded `Promise.all` over every
  * account, and every pause ends early when the keeper is asked to stop.
  */
+import { sleep } from "../shared/sleep.js";
 
 /**
  * Maps `items` through `fn` with at most `limit` calls in flight, keeping the order of `items`.
@@ -48,19 +49,7 @@ export class Semaphore {
   }
 }
 
-/** Waits `ms`, or less when `signal` aborts (it resolves either way, never rejects). */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted === true) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
-}
+export { sleep };
 
 /** The delay of retry `attempt` (0-based): `base · 2^attempt`, capped at `max`. */
 export function backoffDelay(attempt: number, base: number, max: number): number {

@@ -1,6 +1,7 @@
 /** Replaying a price path into mock feeds, at a chosen pace, optionally moving a local chain's clock along. */
 import type { Provider, Signer } from "ethers";
 
+import { sleep } from "../shared/sleep.js";
 import { OracleToolError } from "./errors.js";
 import type { PricePath } from "./pricePath.js";
 import { pushPrice, type FeedWrite, type OracleFeeds } from "./push.js";
@@ -78,17 +79,7 @@ export interface ReplaySummary {
 
 const systemClock: ReplayClock = {
   now: () => performance.now(),
-  sleep: (ms, signal) =>
-    new Promise<void>((resolve) => {
-      if (signal?.aborted === true) return resolve();
-      const done = () => {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      signal?.addEventListener("abort", done, { once: true });
-    }),
+  sleep,
 };
 
 /** A provider that speaks JSON-RPC directly (ethers' JsonRpcProvider, Hardhat's ethers provider). */
