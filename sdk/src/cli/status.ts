@@ -1,5 +1,6 @@
 import type { Provider } from "ethers";
 
+import { mapBounded } from "../shared/mapBounded.js";
 import { insuranceBucket } from "../client/buckets.js";
 import { withStrataErrors } from "../client/errors.js";
 import { createStrataClient, type StrataClient } from "../client/strata.js";
@@ -18,23 +19,7 @@ export function listedTiers(manifest: Manifest): number[] {
     .map(Number);
 }
 
-/** Runs `task` over `items` with at most `limit` at once, keeping the order of the results. */
-export async function mapBounded<T, R>(
-  items: readonly T[],
-  limit: number,
-  task: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await task(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
+export { mapBounded };
 
 /**
  * Every account that ever traded: the takers and makers of the clearing house's `FillApplied` logs from the

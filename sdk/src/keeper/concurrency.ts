@@ -2,26 +2,8 @@
  * Bounded concurrency and cancellable waits: the keeper never starts one unbounded `Promise.all` over every
  * account, and every pause ends early when the keeper is asked to stop.
  */
+import { mapBounded } from "../shared/mapBounded.js";
 import { sleep } from "../shared/sleep.js";
-
-/**
- * Maps `items` through `fn` with at most `limit` calls in flight, keeping the order of `items`.
- *
- * @example
- * const healths = await mapBounded(accounts, 8, (a) => clearing.health(a));
- */
-export async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker));
-  return results;
-}
 
 /** A counting semaphore: at most `permits` holders at once. */
 export class Semaphore {
@@ -49,7 +31,7 @@ export class Semaphore {
   }
 }
 
-export { sleep };
+export { mapBounded, sleep };
 
 /** The delay of retry `attempt` (0-based): `base · 2^attempt`, capped at `max`. */
 export function backoffDelay(attempt: number, base: number, max: number): number {
