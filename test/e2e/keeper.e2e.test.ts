@@ -1,9 +1,11 @@
 /**
  * End to end: the liquidation keeper as a separate process (`hardhat run scripts/keeper.ts`) against a real
- * JSON-RPC node (`hardhat node` on 127.0.0.1, a free port). The suite is deployed with the SDK deployer over
- * a plain JsonRpcProvider and the node's default accounts; traders open leveraged ETH longs against tier pro's
- * pool through the SDK client; an oracle drop makes some accounts liquidatable (partial) and others need a
- * backstop takeover; the keeper must handle all of them, report it in `/metrics`, and stop gracefully on SIGTERM.
+ * JSON-RPC node on 127.0.0.1 (a free port), once against `hardhat node` and once against `anvil` (Foundry's
+ * node, from `@foundry-rs/anvil`), to prove the SDK and the keeper do not depend on Hardhat's node. For each
+ * node, the suite is deployed with the SDK deployer over a plain JsonRpcProvider and the node's default
+ * accounts; traders open leveraged ETH longs against tier pro's pool through the SDK client; an oracle drop
+ * makes some accounts liquidatable (partial) and others need a backstop takeover; the keeper must handle all of
+ * them, report it in `/metrics`, and stop gracefully on SIGTERM.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -23,7 +25,9 @@ import { pushPrice } from "../../sdk/src/oracle/index.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const HARDHAT_CLI = path.join(ROOT, "node_modules/hardhat/dist/src/cli.js");
-/** Hardhat node's default accounts derive from this well-known mnemonic (#0 is 0xf39F…2266). */
+/** The npm package's launcher: it runs the platform's `anvil` binary (an optional dependency) as its child. */
+const ANVIL_CLI = path.join(ROOT, "node_modules/@foundry-rs/anvil/bin.mjs");
+/** Both nodes' default accounts derive from this well-known mnemonic (#0 is 0xf39F…2266). */
 const MNEMONIC = Mnemonic.fromPhrase("test test test test test test test test test test test junk");
 const PRO = 1;
 const ETH = 1;
@@ -86,8 +90,9 @@ interface Child {
   running(): boolean;
 }
 
-function startChild(args: string[], env: NodeJS.ProcessEnv = {}): Child {
-  const proc = spawn(process.execPath, [HARDHAT_CLI, ...args], {
+/** Starts `node <script> ...args` (a Hardhat or anvil CLI) as the leader of a new process group. */
+function startChild(script: string, args: string[], env: NodeJS.ProcessEnv = {}): Child {
+  const proc = spawn(process.execPath, [script, ...args], {
     cwd: ROOT,
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
@@ -98,7 +103,7 @@ function startChild(args: string[], env: NodeJS.ProcessEnv = {}): Child {
       ...env,
     },
   });
-  if (proc.pid === undefined) throw new Error(`could not start hardhat ${args.join(" ")}`);
+  if (proc.pid === undefined) throw new Error(`could not start ${path.basename(script)} ${args.join(" ")}`);
   const output: string[] = [];
   proc.stdout!.on("data", (chunk: Buffer) => output.push(chunk.toString()));
   proc.stderr!.on("data", (chunk: Buffer) => output.push(chunk.toString()));
@@ -151,8 +156,38 @@ async function rpc(url: string, method: string): Promise<unknown> {
   return body.result;
 }
 
-describe("keeper end to end: a separate process against a hardhat node", function () {
-  this.timeout(120_000);
+/** A JSON-RPC node the flow runs against: how to start it on 127.0.0.1 and a port. */
+interface NodeKind {
+  name: string;
+  /** What its `web3_clientVersion` starts with: proof of which node answered. */
+  clientVersion: RegExp;
+  start(port: number): Child;
+}
+
+const NODES: NodeKind[] = [
+  {
+    name: "hardhat node",
+    clientVersion: /^HardhatNetwork\//,
+    start: (port) => startChild(HARDHAT_CLI, ["node", "--port", String(port), "--hostname", "127.0.0.1"]),
+  },
+  {
+    // Anvil's defaults match Hardhat's (chain 31337, the same mnemonic, 10,000 ETH each, a block per transaction)
+    // except that it has 10 accounts where Hardhat has 20: the flow uses #0–#19. The chain ID is explicit anyway.
+    name: "anvil",
+    clientVersion: /^anvil\//,
+    start: (port) =>
+      startChild(ANVIL_CLI, ["--port", String(port), "--host", "127.0.0.1", "--chain-id", "31337", "--accounts", "20"]),
+  },
+];
+
+for (const kind of NODES) {
+  describe(`keeper end to end: a separate process against ${kind.name}`, function () {
+    defineFlow(this, kind);
+  });
+}
+
+function defineFlow(suite: Mocha.Suite, kind: NodeKind): void {
+  suite.timeout(120_000);
 
   let dir: string;
   let node: Child | undefined;
@@ -164,12 +199,22 @@ describe("keeper end to end: a separate process against a hardhat node", functio
     dir = await mkdtemp(path.join(tmpdir(), "strata-keeper-e2e-"));
     const port = await freePort();
     rpcUrl = `http://127.0.0.1:${port}`;
-    node = startChild(["node", "--port", String(port), "--hostname", "127.0.0.1"]);
-    await waitFor("the hardhat node to answer eth_chainId", 30_000, async () => {
-      if (!node!.running()) throw new ChildExited(`hardhat node exited:\n${node!.output.join("")}`);
+    node = kind.start(port);
+    await waitFor(`${kind.name} to answer eth_chainId`, 30_000, async () => {
+      if (!node!.running()) throw new ChildExited(`${kind.name} exited:\n${node!.output.join("")}`);
       return (await rpc(rpcUrl, "eth_chainId")) ?? undefined;
     });
     provider = new JsonRpcProvider(rpcUrl, undefined, { staticNetwork: true, pollingInterval: 50 });
+  });
+
+  it("serves the local chain and the default accounts the flow signs with", async function () {
+    expect(await rpc(rpcUrl, "web3_clientVersion")).to.match(kind.clientVersion);
+    expect(await rpc(rpcUrl, "eth_chainId")).to.equal("0x7a69");
+    const served = ((await rpc(rpcUrl, "eth_accounts")) as string[]).map((a) => a.toLowerCase());
+    const used = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 19].map((i) =>
+      new Wallet(defaultKey(i)).address.toLowerCase(),
+    );
+    expect(served).to.include.members(used);
   });
 
   after(async function () {
@@ -272,7 +317,7 @@ describe("keeper end to end: a separate process against a hardhat node", functio
 
     // 5. The keeper, a separate process, from a default account no one else uses.
     const stateFile = path.join(dir, "keeper-state.json");
-    keeper = startChild(["run", "scripts/keeper.ts"], {
+    keeper = startChild(HARDHAT_CLI, ["run", "scripts/keeper.ts"], {
       STRATA_KEEPER_RPC_URL: rpcUrl,
       STRATA_KEEPER_MANIFEST_PATH: manifestFile,
       STRATA_KEEPER_PRIVATE_KEY_ENV: "STRATA_E2E_KEEPER_KEY",
@@ -353,7 +398,7 @@ describe("keeper end to end: a separate process against a hardhat node", functio
       expect((await reader.contracts.liquidation.preview(account, ETH)).liquidatable).to.equal(false);
     }
   });
-});
+}
 
 function tail(output: string[], lines: number): string {
   return output.join("").split("\n").slice(-lines).join("\n");
