@@ -18,6 +18,7 @@ import { expect } from "chai";
 import { HDNodeWallet, JsonRpcProvider, Mnemonic, NonceManager, parseUnits, Wallet, type Signer } from "ethers";
 
 import { localFoundationConfig } from "../../deploy/local.js";
+import { TransactionOutOfGasError } from "../../sdk/src/client/index.js";
 import { createStrataClient, type StrataClient } from "../../sdk/src/client/strata.js";
 import { deployFoundation } from "../../sdk/src/deploy/foundation.js";
 import { readManifest, type Manifest } from "../../sdk/src/deploy/manifest.js";
@@ -161,6 +162,11 @@ interface NodeKind {
   name: string;
   /** What its `web3_clientVersion` starts with: proof of which node answered. */
   clientVersion: RegExp;
+  /**
+   * Whether it mines a transaction that fails and accepts it like any other (as public chains do), rather than
+   * answering its send with the failure (Hardhat's node, though it mines it too).
+   */
+  acceptsFailingSends: boolean;
   start(port: number): Child;
 }
 
@@ -168,6 +174,7 @@ const NODES: NodeKind[] = [
   {
     name: "hardhat node",
     clientVersion: /^HardhatNetwork\//,
+    acceptsFailingSends: false,
     start: (port) => startChild(HARDHAT_CLI, ["node", "--port", String(port), "--hostname", "127.0.0.1"]),
   },
   {
@@ -175,6 +182,7 @@ const NODES: NodeKind[] = [
     // except that it has 10 accounts where Hardhat has 20: the flow uses #0–#19. The chain ID is explicit anyway.
     name: "anvil",
     clientVersion: /^anvil\//,
+    acceptsFailingSends: true,
     start: (port) =>
       startChild(ANVIL_CLI, ["--port", String(port), "--host", "127.0.0.1", "--chain-id", "31337", "--accounts", "20"]),
   },
@@ -302,6 +310,26 @@ function defineFlow(suite: Mocha.Suite, kind: NodeKind): void {
     for (const account of accounts) {
       expect((await reader.contracts.liquidation.preview(account, ETH)).liquidatable).to.equal(false);
     }
+    // The client's writes carry headroom over their estimate (a bare estimate made in one block can fall short
+    // in the next: settleMatch's funding accrual on a new second). A write sent with too little gas is told
+    // apart from a revert once mined.
+    const settler = client(wallet(6));
+    const settle = { account: accounts[0]! };
+    const starved = await settler.clearing.settle(settle, { wait: true, overrides: { gasLimit: 30_000n } }).then(
+      () => expect.fail("a settle with 30,000 gas was mined successfully"),
+      (error: unknown) => error,
+    );
+    if (kind.acceptsFailingSends) {
+      expect(starved).to.be.instanceOf(TransactionOutOfGasError);
+      expect((starved as TransactionOutOfGasError).gasLimit).to.equal(30_000n);
+      expect((starved as TransactionOutOfGasError).action).to.equal("clearing.settle");
+    } else {
+      expect(String(starved)).to.match(/out of gas/i);
+    }
+    const estimate = await settler.clearing.settle.estimateGas(settle);
+    const sent = await settler.clearing.settle(settle);
+    expect(sent.gasLimit).to.equal((estimate * 12_000n + 9_999n) / 10_000n);
+    expect((await sent.wait())?.status).to.equal(1);
 
     // 4. ETH drops to 2,700 on both feeds.
     const oracleOperator = wallet(3);

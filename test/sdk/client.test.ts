@@ -202,6 +202,28 @@ describe("SDK client (sdk/src/client/strata.ts)", () => {
     }
   });
 
+  it("writes are sent with gas headroom over their estimate, configurable and validated", async () => {
+    const f = await networkHelpers.loadFixture(clientFixture);
+    await fund(f.aliceClient, f.aliceAccount, usdc("500"));
+    const settle = { account: f.aliceAccount };
+    const estimate = await f.aliceClient.clearing.settle.estimateGas(settle);
+    // 20% by default, rounded up.
+    const sent = await f.aliceClient.clearing.settle(settle);
+    expect(sent.gasLimit).to.equal((estimate * 12_000n + 9_999n) / 10_000n);
+    expect(sent.gasLimit > estimate).to.equal(true);
+    // 0 sends the bare estimate; an override replaces both.
+    const bare = createStrataClient({ manifest: f.d.manifest, runner: f.alice, gasHeadroomBps: 0 });
+    expect((await bare.clearing.settle(settle)).gasLimit).to.equal(await bare.clearing.settle.estimateGas(settle));
+    expect((await f.aliceClient.clearing.settle(settle, { overrides: { gasLimit: 500_000n } })).gasLimit).to.equal(
+      500_000n,
+    );
+    for (const gasHeadroomBps of [-1, 10_001, 0.5, Number.NaN]) {
+      expect(() => createStrataClient({ manifest: f.d.manifest, runner: f.alice, gasHeadroomBps }))
+        .to.throw(StrataClientError)
+        .with.property("message", `gasHeadroomBps ${gasHeadroomBps} is not an integer from 0 to 10,000.`);
+    }
+  });
+
   it("a read-only client reads and simulates, and refuses to send with NoSignerError", async () => {
     const f = await networkHelpers.loadFixture(clientFixture);
     await fund(f.aliceClient, f.aliceAccount, usdc("500"));

@@ -124,6 +124,39 @@ export interface WriteOptions<W extends boolean = boolean> {
   overrides?: NonPayableOverrides;
 }
 
+/**
+ * The gas headroom added by default to a write's estimate, in basis points (20%). A gas estimate is exact for
+ * the state and block it simulates; the transaction is mined in a later block, where time-dependent paths
+ * (a market's funding accrual in its first transaction of a new second, say) cost more. Without headroom
+ * such a transaction runs out of gas and reverts with no reason. `gasHeadroomBps` of the client changes it.
+ */
+export const DEFAULT_GAS_HEADROOM_BPS = 2_000;
+
+/**
+ * A write was mined and reverted having used (nearly) all its gas: it ran out of gas, which leaves no revert
+ * reason to decode.
+ */
+export class TransactionOutOfGasError extends StrataClientError {
+  override name = "TransactionOutOfGasError";
+  readonly action: string;
+  readonly hash: string;
+  readonly gasUsed: bigint;
+  readonly gasLimit: bigint;
+
+  constructor(action: string, hash: string, gasUsed: bigint, gasLimit: bigint, cause: unknown) {
+    super(
+      `${action}: transaction ${hash} ran out of gas (used ${gasUsed} of its limit ${gasLimit}) and reverted.`,
+      "Send it again with a higher gas limit: raise the client's gasHeadroomBps, or pass overrides.gasLimit " +
+        "(its estimate, `estimateGas`, plus a margin for the block it is mined in).",
+      { cause },
+    );
+    this.action = action;
+    this.hash = hash;
+    this.gasUsed = gasUsed;
+    this.gasLimit = gasLimit;
+  }
+}
+
 /** What a write returns: the response, or the receipt with `{ wait: true }`. */
 export type WriteResult<W extends boolean> = W extends true ? ContractTransactionReceipt : ContractTransactionResponse;
 
@@ -179,10 +212,21 @@ export class ClientContext {
   readonly decodeOptions: DecodeOptions;
   private chainIdCache: Promise<bigint> | undefined;
 
+  /** Headroom over a write's gas estimate, in basis points (see {@link DEFAULT_GAS_HEADROOM_BPS}). */
+  readonly gasHeadroomBps: bigint;
+
   constructor(
     readonly runner: Signer | Provider,
     readonly addresses: StrataAddresses,
+    gasHeadroomBps: number = DEFAULT_GAS_HEADROOM_BPS,
   ) {
+    if (!Number.isInteger(gasHeadroomBps) || gasHeadroomBps < 0 || gasHeadroomBps > 10_000) {
+      throw new StrataClientError(
+        `gasHeadroomBps ${gasHeadroomBps} is not an integer from 0 to 10,000.`,
+        `Pass the headroom over each write's gas estimate in basis points (${DEFAULT_GAS_HEADROOM_BPS} = 20% by default).`,
+      );
+    }
+    this.gasHeadroomBps = BigInt(gasHeadroomBps);
     this.signer = isSigner(runner) ? runner : undefined;
     const provider = isSigner(runner) ? runner.provider : runner;
     if (provider === null) {
@@ -222,12 +266,27 @@ export class ClientContext {
     return this.requireSigner(action).getAddress();
   }
 
-  /** Sends `call` as `action`, returning the response or, with `wait`, the receipt. */
+  /**
+   * Sends `call` as `action`, returning the response or, with `wait`, the receipt. Without a `gasLimit`
+   * override, the limit is the estimate plus {@link gasHeadroomBps} (rounded up); a revert found while
+   * estimating is thrown as its StrataError before anything is sent.
+   */
   async send<W extends boolean>(action: string, call: BoundCall<unknown>, options: WriteOptions<W> = {}) {
     this.requireSigner(action);
-    const tx = await this.read(call.send(options.overrides));
+    const overrides: NonPayableOverrides = { ...options.overrides };
+    if (overrides.gasLimit === undefined || overrides.gasLimit === null) {
+      const estimate = await this.read(call.estimateGas());
+      // Rounded up: the headroom is never less than asked.
+      overrides.gasLimit = (estimate * (10_000n + this.gasHeadroomBps) + 9_999n) / 10_000n;
+    }
+    const tx = await this.read(call.send(overrides));
     if (options.wait !== true) return tx as WriteResult<W>;
-    const receipt = await this.read(tx.wait(options.confirmations ?? 1));
+    let receipt: ContractTransactionReceipt | null;
+    try {
+      receipt = await this.read(tx.wait(options.confirmations ?? 1));
+    } catch (error) {
+      throw outOfGas(action, tx, error) ?? error;
+    }
     if (receipt === null) throw new Error(`${action}: transaction ${tx.hash} has no receipt`);
     return receipt as WriteResult<W>;
   }
@@ -305,4 +364,22 @@ export class ClientContext {
 
 function isSigner(runner: Signer | Provider): runner is Signer {
   return typeof (runner as Partial<Signer>).signTypedData === "function";
+}
+
+/**
+ * A {@link TransactionOutOfGasError} when `error` is a mined revert whose receipt used at least 63/64 of the
+ * transaction's gas limit (an out-of-gas anywhere in the call leaves at most 1/64 of the gas unused), or
+ * undefined.
+ */
+function outOfGas(
+  action: string,
+  tx: ContractTransactionResponse,
+  error: unknown,
+): TransactionOutOfGasError | undefined {
+  if (typeof error !== "object" || error === null || !("receipt" in error)) return undefined;
+  const receipt = (error as { receipt: unknown }).receipt;
+  if (typeof receipt !== "object" || receipt === null || !("gasUsed" in receipt)) return undefined;
+  const gasUsed = (receipt as { gasUsed: unknown }).gasUsed;
+  if (typeof gasUsed !== "bigint" || gasUsed * 64n < tx.gasLimit * 63n) return undefined;
+  return new TransactionOutOfGasError(action, tx.hash, gasUsed, tx.gasLimit, error);
 }

@@ -22,8 +22,10 @@ export {
 export * from "./foundationStatus.js";
 export * from "./strata.js";
 export {
+  DEFAULT_GAS_HEADROOM_BPS,
   NoSignerError,
   StrataClientError,
+  TransactionOutOfGasError,
   type BoundCall,
   type StrataAddresses,
   type StrataContracts,

@@ -24,6 +24,11 @@ export type StrataClientParams = (
 ) & {
   /** A Signer to send transactions, or a Provider for a read-only client. */
   runner: Signer | Provider;
+  /**
+   * Headroom over each write's gas estimate, in basis points, for the gas limit it is sent with (2,000 = 20%
+   * by default, 0 sends the bare estimate); a write's `overrides.gasLimit` replaces it.
+   */
+  gasHeadroomBps?: number;
 };
 
 /** The client: a module per part of the protocol, the contracts, and the bucket helper. */
@@ -99,7 +104,7 @@ export function addressesFromManifest(manifest: Manifest): StrataAddresses {
  */
 export function createStrataClient(params: StrataClientParams): StrataClient {
   const addresses = params.manifest !== undefined ? addressesFromManifest(params.manifest) : params.addresses;
-  const ctx = new ClientContext(params.runner, addresses);
+  const ctx = new ClientContext(params.runner, addresses, params.gasHeadroomBps);
   return {
     vault: createVaultModule(ctx),
     clearing: createClearingModule(ctx),
