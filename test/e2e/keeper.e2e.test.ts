@@ -1,11 +1,12 @@
 /**
- * End to end: the liquidation keeper as a separate process (`hardhat run scripts/keeper.ts`) against a real
- * JSON-RPC node on 127.0.0.1 (a free port), once against `hardhat node` and once against `anvil` (Foundry's
- * node, from `@foundry-rs/anvil`), to prove the SDK and the keeper do not depend on Hardhat's node. For each
- * node, the suite is deployed with the SDK deployer over a plain JsonRpcProvider and the node's default
- * accounts; traders open leveraged ETH longs against tier pro's pool through the SDK client; an oracle drop
- * makes some accounts liquidatable (partial) and others need a backstop takeover; the keeper must handle all of
- * them, report it in `/metrics`, and stop gracefully on SIGTERM.
+ * End to end: Strata as its users run it, against a real JSON-RPC node on 127.0.0.1 (a free port), once against
+ * `hardhat node` and once against `anvil` (Foundry's node, from `@foundry-rs/anvil`), to prove the SDK, the CLI
+ * and the keeper do not depend on Hardhat's node. For each node: `strata deploy` deploys the suite (local
+ * config: mock tokens and feeds) into a manifest; traders open leveraged ETH longs against a maker's signed
+ * order through the SDK client, and an LP funds tier pro's pool; `strata status --json` counts them; `strata
+ * oracle push` drops ETH so that some accounts are liquidatable (partial) and others need a backstop takeover;
+ * `strata keeper`, a separate process, must handle all of them, report it in `/metrics`, and stop gracefully on
+ * SIGTERM. Every process is started in its own process group and stopped by its PID.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -17,17 +18,17 @@ import path from "node:path";
 import { expect } from "chai";
 import { HDNodeWallet, JsonRpcProvider, Mnemonic, NonceManager, parseUnits, Wallet, type Signer } from "ethers";
 
-import { localFoundationConfig } from "../../deploy/local.js";
 import { TransactionOutOfGasError } from "../../sdk/src/client/index.js";
 import { createStrataClient, type StrataClient } from "../../sdk/src/client/strata.js";
-import { deployFoundation } from "../../sdk/src/deploy/foundation.js";
 import { readManifest, type Manifest } from "../../sdk/src/deploy/manifest.js";
-import { pushPrice } from "../../sdk/src/oracle/index.js";
+import { MockERC20__factory } from "../../types/index.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const HARDHAT_CLI = path.join(ROOT, "node_modules/hardhat/dist/src/cli.js");
 /** The npm package's launcher: it runs the platform's `anvil` binary (an optional dependency) as its child. */
 const ANVIL_CLI = path.join(ROOT, "node_modules/@foundry-rs/anvil/bin.mjs");
+/** The `strata` CLI, as `npm run strata` and a global install run it. */
+const STRATA_CLI = path.join(ROOT, "bin/strata.mjs");
 /** Both nodes' default accounts derive from this well-known mnemonic (#0 is 0xf39F…2266). */
 const MNEMONIC = Mnemonic.fromPhrase("test test test test test test test test test test test junk");
 const PRO = 1;
@@ -116,6 +117,14 @@ function startChild(script: string, args: string[], env: NodeJS.ProcessEnv = {})
     });
   });
   return { proc, pid: proc.pid, output, exited, running: () => !done };
+}
+
+/** Runs `strata ...args` to its end (stopped after `timeoutMs`) and returns its exit code and output. */
+async function strata(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 90_000) {
+  const child = startChild(STRATA_CLI, args, env);
+  const exit = await Promise.race([child.exited, deadline(timeoutMs)]);
+  if (exit === undefined) await stopGroup(child);
+  return { code: exit?.code ?? null, output: child.output.join("") };
 }
 
 /** Whether any process of the group `pid` leads is alive. */
@@ -219,9 +228,7 @@ function defineFlow(suite: Mocha.Suite, kind: NodeKind): void {
     expect(await rpc(rpcUrl, "web3_clientVersion")).to.match(kind.clientVersion);
     expect(await rpc(rpcUrl, "eth_chainId")).to.equal("0x7a69");
     const served = ((await rpc(rpcUrl, "eth_accounts")) as string[]).map((a) => a.toLowerCase());
-    const used = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 19].map((i) =>
-      new Wallet(defaultKey(i)).address.toLowerCase(),
-    );
+    const used = [0, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 19].map((i) => new Wallet(defaultKey(i)).address.toLowerCase());
     expect(served).to.include.members(used);
   });
 
@@ -250,27 +257,26 @@ function defineFlow(suite: Mocha.Suite, kind: NodeKind): void {
     const wallet = (i: number): Signer => new NonceManager(new Wallet(defaultKey(i), provider));
     const address = (i: number) => new Wallet(defaultKey(i)).address;
 
-    // 1. Deploy (deploy/local.ts config with pools) into a manifest in the temp dir.
+    // 1. Deploy with the CLI (deploy/local.ts with pools: mock tokens and feeds, every role held by the deployer,
+    // default account #0) into a manifest in the temp dir.
     const manifestFile = path.join(dir, "localhost.json");
-    const deployer = wallet(0);
-    const d = await deployFoundation(
-      deployer,
-      localFoundationConfig(
-        { risk: address(1), guardian: address(2), oracle: address(3), controller: address(4) },
-        { pools: true },
-      ),
-      { manifestPath: manifestFile },
-    );
+    const cli = { STRATA_PRIVATE_KEY_ENV: "STRATA_E2E_DEPLOYER_KEY", STRATA_E2E_DEPLOYER_KEY: defaultKey(0) };
+    const connection = ["--network", "localhost", "--rpc", rpcUrl, "--manifest", manifestFile];
+    const deployed = await strata(["deploy", ...connection], cli, 120_000);
+    expect(deployed.code, `strata deploy:\n${deployed.output}`).to.equal(0);
+    expect(deployed.output).to.match(/Sent \d+ transactions\./);
     const manifest: Manifest = await readManifest(manifestFile);
     expect(manifest.finishedAt, "deployment finished").to.not.equal(undefined);
-    const usdc = d.tokens.USDC!;
-    const units = (x: string) => parseUnits(x, usdc.decimals);
+    const usdcInfo = manifest.tokens.USDC!;
+    // The mock token mints to anyone; a default account of its own sends the mints.
+    const usdc = MockERC20__factory.connect(usdcInfo.address, wallet(14));
+    const units = (x: string) => parseUnits(x, usdcInfo.decimals);
     const client = (signer: Signer): StrataClient => createStrataClient({ manifest, runner: signer });
     const reader = createStrataClient({ manifest, runner: provider });
 
     // 2. An LP funds tier pro's pool.
     const lp = wallet(5);
-    await (await usdc.mock!.mint(address(5), units("5000000"))).wait();
+    await (await usdc.mint(address(5), units("5000000"))).wait();
     await client(lp).pools.deposit({ tier: PRO, assets: units("5000000") }, { wait: true });
 
     // 3. Six traders open 30 ETH longs (10x at most) at 3,000, each matched with a maker's resting sell order (signed orders
@@ -279,7 +285,7 @@ function defineFlow(suite: Mocha.Suite, kind: NodeKind): void {
     const makerIndex = 12;
     const maker = client(wallet(makerIndex));
     const makerAccount = maker.account(address(makerIndex), PRO, 1n);
-    await (await usdc.mock!.mint(address(makerIndex), units("1000000"))).wait();
+    await (await usdc.mint(address(makerIndex), units("1000000"))).wait();
     await maker.vault.deposit({ token: "USDC", amount: units("1000000"), account: makerAccount }, { wait: true });
     // At 2,700 (a 10% drop): equity ≈ collateral − 9,000 − fees against a maintenance margin of ≈ 2,025 and a
     // backstop margin of ≈ 972: 9,500 and 9,700 go to the pool, 10,600–10,800 are partially liquidated, 12,500
@@ -299,7 +305,7 @@ function defineFlow(suite: Mocha.Suite, kind: NodeKind): void {
       const index = 6 + i;
       const trader = client(wallet(index));
       const account = trader.account(address(index), PRO, 1n);
-      await (await usdc.mock!.mint(address(index), units(collateral))).wait();
+      await (await usdc.mint(address(index), units(collateral))).wait();
       await trader.vault.deposit({ token: "USDC", amount: units(collateral), account }, { wait: true });
       const taker = await trader.execution.signOrder(
         await trader.execution.buildOrder({ account, market: ETH, size: w("30"), limitPrice: w("3000") }),
@@ -331,29 +337,43 @@ function defineFlow(suite: Mocha.Suite, kind: NodeKind): void {
     expect(sent.gasLimit).to.equal((estimate * 12_000n + 9_999n) / 10_000n);
     expect((await sent.wait())?.status).to.equal(1);
 
-    // 4. ETH drops to 2,700 on both feeds.
-    const oracleOperator = wallet(3);
-    await pushPrice(oracleOperator, manifest.assets, "ETH/USD", "2700");
+    // `strata status --json` counts the seven accounts that traded in tier pro and their open interest.
+    const status = async () => {
+      const run = await strata(["status", "--json", ...connection], {});
+      expect(run.code, `strata status:\n${run.output}`).to.equal(0);
+      const parsed = JSON.parse(run.output) as { tiers: StatusTier[] };
+      return parsed.tiers.find((t) => t.tier === PRO)!;
+    };
+    const opened = await status();
+    expect(opened.accounts).to.equal(collaterals.length + 1);
+    expect(opened.liquidatable).to.equal(0);
+    expect(opened.openInterest).to.deep.include({
+      market: "ETH/USD",
+      oi: w(String(30 * collaterals.length)).toString(),
+    });
+
+    // 4. ETH drops to 2,700 on both feeds, pushed with the CLI (the deployer holds the ORACLE role).
+    const pushed = await strata(["oracle", "push", "ETH/USD", "2700", ...connection], cli);
+    expect(pushed.code, `strata oracle push:\n${pushed.output}`).to.equal(0);
+    expect((await reader.oracle.getPrice("ETH/USD")).price).to.equal(w("2700"));
     const before = await Promise.all(accounts.map((a) => reader.contracts.liquidation.preview(a, ETH)));
     const partial = accounts.filter((_, i) => before[i]!.liquidatable && !before[i]!.backstop);
     const backstop = accounts.filter((_, i) => before[i]!.backstop);
     expect(partial.length, "accounts for a partial liquidation").to.be.greaterThan(0);
     expect(backstop.length, "accounts for a backstop takeover").to.be.greaterThan(0);
+    expect((await status()).liquidatable).to.equal(partial.length + backstop.length);
     const sizeBefore = new Map<bigint, bigint>();
     for (const a of accounts) sizeBefore.set(a, (await reader.contracts.clearing.position(a, ETH)).size);
     const fromBlock = await provider.getBlockNumber();
 
-    // 5. The keeper, a separate process, from a default account no one else uses.
+    // 5. The keeper, a separate process (`strata keeper`), from a default account no one else uses; the CLI's
+    // flags over the keeper's STRATA_KEEPER_* settings.
     const stateFile = path.join(dir, "keeper-state.json");
-    keeper = startChild(HARDHAT_CLI, ["run", "scripts/keeper.ts"], {
-      STRATA_KEEPER_RPC_URL: rpcUrl,
-      STRATA_KEEPER_MANIFEST_PATH: manifestFile,
-      STRATA_KEEPER_PRIVATE_KEY_ENV: "STRATA_E2E_KEEPER_KEY",
+    keeper = startChild(STRATA_CLI, ["keeper", ...connection, "--state-file", stateFile, "--metrics-port", "0"], {
+      STRATA_PRIVATE_KEY_ENV: "STRATA_E2E_KEEPER_KEY",
       STRATA_E2E_KEEPER_KEY: defaultKey(19),
-      STRATA_KEEPER_STATE_FILE: stateFile,
       STRATA_KEEPER_CONFIRMATIONS: "0",
       STRATA_KEEPER_POLL_INTERVAL_MS: "200",
-      STRATA_KEEPER_METRICS_PORT: "0",
       STRATA_KEEPER_COOL_OFF_MS: "1000",
       STRATA_KEEPER_BACKOFF_MS: "100",
       STRATA_KEEPER_MAX_BACKOFF_MS: "1000",
@@ -425,7 +445,16 @@ function defineFlow(suite: Mocha.Suite, kind: NodeKind): void {
     for (const account of accounts) {
       expect((await reader.contracts.liquidation.preview(account, ETH)).liquidatable).to.equal(false);
     }
+    expect((await status()).liquidatable).to.equal(0);
   });
+}
+
+/** A tier of `strata status --json`. */
+interface StatusTier {
+  tier: number;
+  accounts: number;
+  liquidatable: number;
+  openInterest: { market: string; oi: string }[];
 }
 
 function tail(output: string[], lines: number): string {

@@ -130,6 +130,13 @@ export const OPTIONS = {
     schema: positiveInt,
     default: 5000,
   },
+  json: {
+    flag: "--json",
+    env: "STRATA_STATUS_JSON",
+    description: "status: print JSON (amounts as decimal strings in their raw units) instead of a table",
+    schema: switchSchema,
+    default: false,
+  },
   dryRun: {
     flag: "--dry-run",
     env: "STRATA_KEEPER_DRY_RUN",

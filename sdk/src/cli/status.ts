@@ -7,9 +7,9 @@ import { createStrataClient, type StrataClient } from "../client/strata.js";
 import { manifestPath, type Manifest } from "../deploy/manifest.js";
 import { connect, loadManifest } from "./connect.js";
 import type { OptionValues } from "./options.js";
-import { renderTierSummaries, type TierSummary } from "./statusTable.js";
+import { renderTierSummaries, tierSummariesJson, type TierSummary } from "./statusTable.js";
 
-export const STATUS_OPTIONS = ["config", "network", "rpc", "manifest", "concurrency", "logRange"] as const;
+export const STATUS_OPTIONS = ["config", "network", "rpc", "manifest", "concurrency", "logRange", "json"] as const;
 
 /** The tiers the deployment listed, from its manifest's `risk.listTier:<id>` steps. */
 export function listedTiers(manifest: Manifest): number[] {
@@ -110,6 +110,10 @@ export async function statusCommand(
     const manifest = await loadManifest(file, o.network, chainId, o.rpc);
     const client = createStrataClient({ manifest, runner: provider });
     const summaries = await readTierSummaries(client, manifest, provider, o);
+    if (o.json) {
+      print(tierSummariesJson(manifest.network, chainId, summaries));
+      return;
+    }
     print(`Strata on "${manifest.network}" (chain ${chainId}), manifest ${file}`);
     print(renderTierSummaries(summaries));
   } finally {

@@ -132,3 +132,16 @@ export function renderTierSummaries(tiers: TierSummary[]): string {
   }
   return ["Tiers", table.toString()].join("\n");
 }
+
+/**
+ * `strata status --json`: the network, chain id and every tier's summary, bigints as decimal strings in their
+ * raw units (open interest and insurance cash in WAD, token balances and pool equity in the quote token's
+ * units), a tier without a pool with `poolEquity: null`.
+ */
+export function tierSummariesJson(network: string, chainId: number, tiers: TierSummary[]): string {
+  return JSON.stringify(
+    { network, chainId, tiers },
+    (_, value: unknown) => (typeof value === "bigint" ? value.toString() : value === undefined ? null : value),
+    2,
+  );
+}
