@@ -257,7 +257,7 @@ describe("strata keeper options", function () {
   it("maps the CLI's options over the keeper's STRATA_KEEPER_* settings", function () {
     const env = { STRATA_KEEPER_BATCH_SIZE: "7", STRATA_KEEPER_DRY_RUN: "false", STRATA_KEEPER_SHARD: "0/1" };
     const options = resolveOptions(KEEPER_OPTIONS, {
-      flags: { dryRun: true, shard: "1/3", minProfit: "5" },
+      flags: { dryRun: true, shard: "1/3", minProfit: "5", collateralRepayMax: "250000000" },
       env: { STRATA_RPC_URL: "http://127.0.0.1:9999", STRATA_KEEPER_METRICS_PORT: "0" },
     });
     const config = keeperConfigOf(options, env);
@@ -266,6 +266,7 @@ describe("strata keeper options", function () {
     expect(config.dryRun).to.equal(true);
     expect(config.shard).to.deep.equal({ index: 1, count: 3 });
     expect(config.minProfit).to.equal(5n);
+    expect(config.collateralRepayMax).to.equal(250_000_000n);
     expect(config.metricsPort).to.equal(0);
     // Settings the CLI has no flag for keep their environment variables.
     expect(config.batchSize).to.equal(7);

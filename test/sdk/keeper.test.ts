@@ -19,6 +19,7 @@ import {
   type KeeperConfigInput,
   type StepReport,
 } from "../../sdk/src/keeper/index.js";
+import { collateralLiquidation } from "../../sdk/src/math/liquidationMath.js";
 import { ETH, PRO, usdc, w } from "../clearing/clearingFixture.js";
 import { connectChain, deployLocalFoundation } from "../helpers/foundation.js";
 
@@ -370,6 +371,75 @@ describe("keeper (sdk/src/keeper)", function () {
     expect(after!.body.lagBlocks).to.equal(0);
     expect(metrics).to.match(/strata_keeper_scans_total \d+/);
     expect(metrics).to.match(/strata_keeper_accounts_known \d+/);
+  });
+
+  it("collateral liquidation: off by default, skipped while the wallet cannot fund it, then repaid and seized as the mirror says", async () => {
+    const f = await networkHelpers.loadFixture(keeperFixture);
+    const { d } = f;
+    const weth = d.tokens.WETH!;
+    const usdcToken = d.tokens.USDC!.mock!;
+    const liquidationAddress = await d.liquidation.getAddress();
+    // Carol's account holds 10 WETH and no USDC; a 100 USDC taker fee leaves it owing cash it cannot pay.
+    const account = accountBucket(f.carol.address, PRO, 99n);
+    await (await weth.mock!.mint(f.carol.address, w("10"))).wait();
+    await (await weth.mock!.connect(f.carol).approve(await d.vault.getAddress(), w("10"))).wait();
+    await (await d.vault.connect(f.carol).deposit(weth.address, w("10"), account)).wait();
+    await (
+      await d.clearing.connect(f.executor).applyFill({
+        taker: account,
+        maker: f.maker,
+        market: ETH,
+        size: w("1"),
+        price: w("3000"),
+        takerFee: w("100"),
+        makerFee: 0n,
+        poolFee: 0n,
+        protocolFee: 0n,
+        protocol: 0n,
+      })
+    ).wait();
+    await (await d.clearing.settle(account)).wait();
+    expect(await d.clearing.cash(account)).to.equal(-w("100"));
+    const deps = { provider: ethers.provider, signer: f.keeper, manifest: d.manifest, logger: silent };
+    const reasonFor = (report: StepReport) => report.skipped.find((s) => s.account === account)?.reason;
+
+    // Off by default: named, nothing sent.
+    const off = await (await createKeeper(await config(), deps)).step();
+    expect(off.byStatus.collateral).to.equal(1);
+    expect(reasonFor(off)).to.match(/^collateral liquidation disabled/);
+
+    // On (60 USDC per action), with an empty wallet: skipped, saying so.
+    const keeper = await createKeeper(await config({ collateralRepayMax: usdc("60") }), deps);
+    expect(reasonFor(await keeper.step())).to.match(/^the keeper's wallet holds 0 units of quote token .* fund it$/);
+
+    // Funded: it approves exactly 60, repays 60 and takes 61.8 USDC worth of WETH at the liquidation read.
+    await (await usdcToken.mint(f.keeper.address, usdc("1000"))).wait();
+    const price = (await d.oracle.getPriceForLiquidation(d.assets["ETH/USD"]!.key)).price;
+    const expected = collateralLiquidation({
+      cash: -w("100"),
+      quoteDecimals: 6,
+      repay: usdc("60"),
+      price,
+      tokenDecimals: 18,
+      balance: w("10"),
+    });
+    expect(expected.repayTokens).to.equal(usdc("60"));
+    const keeperAccount = accountBucket(f.keeper.address, PRO, 0n);
+    const first = await keeper.step();
+    expect(first.executed.map((e) => [e.evaluated.action.kind, e.result])).to.deep.equal([["collateral", "success"]]);
+    expect(first.executed[0]!.evaluated.action.expectedReward).to.equal(expected.seizedValue - expected.repaid);
+    expect(await d.clearing.cash(account)).to.equal(-w("40"));
+    expect(await d.vault.balanceOf(keeperAccount, weth.address)).to.equal(expected.seized);
+    expect(await d.vault.balanceOf(account, weth.address)).to.equal(w("10") - expected.seized);
+    expect(await usdcToken.balanceOf(f.keeper.address)).to.equal(usdc("940"));
+    expect(await usdcToken.allowance(f.keeper.address, liquidationAddress)).to.equal(0n);
+
+    // The rest of the debt (40, under the cap) next round; then the account is healthy.
+    const second = await keeper.step();
+    expect(second.executed.map((e) => e.result)).to.deep.equal(["success"]);
+    expect(await d.clearing.cash(account)).to.equal(0n);
+    expect(await usdcToken.balanceOf(f.keeper.address)).to.equal(usdc("900"));
+    expect((await keeper.step()).byStatus.collateral).to.equal(undefined);
   });
 
   it("a dry run plans and simulates but sends nothing", async () => {

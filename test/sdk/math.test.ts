@@ -4,6 +4,7 @@ import {
   addPosition,
   backstopReward,
   closeSize,
+  collateralLiquidation,
   collateralValue,
   convertToAssets,
   convertToShares,
@@ -605,6 +606,36 @@ describe("SDK math mirror: hand-computed figures", () => {
       expect(poolTradeFee(-w(2n), w(3_000n), 5n)).to.equal(w(3n));
       expect(poolTradeFee(1n, WAD, 5n)).to.equal(1n);
       expect(poolTradeFee(1n, WAD - 1n, 5n)).to.equal(0n);
+    });
+  });
+
+  describe("collateral liquidation (LiquidationEngine.liquidateCollateral)", () => {
+    const base = { quoteDecimals: 6, price: w(3_000n), tokenDecimals: 18, balance: w(10n) };
+    it("repays at most the debt rounded up to a quote unit, and seizes 103% of it rounded down", () => {
+      expect(collateralLiquidation({ ...base, cash: -w(100n), repay: 500_000_000n })).to.deep.equal({
+        repayTokens: 100_000_000n,
+        repaid: w(100n),
+        seized: 34_333_333_333_333_333n,
+        seizedValue: 102_999_999_999_999_999_000n,
+      });
+      // 1 wei of debt is one whole quote unit (10^12 WAD) to repay.
+      expect(collateralLiquidation({ ...base, cash: -1n, repay: 5n }).repayTokens).to.equal(1n);
+      // The keeper's cap binds.
+      expect(collateralLiquidation({ ...base, cash: -w(100n), repay: 60_000_000n }).repaid).to.equal(w(60n));
+    });
+
+    it("never seizes more than the account holds, and does nothing without debt", () => {
+      const capped = collateralLiquidation({ ...base, balance: 10n ** 15n, cash: -w(100n), repay: 10n ** 9n });
+      expect(capped.seized).to.equal(10n ** 15n);
+      expect(capped.seizedValue).to.equal(w(3n)); // 0.001 WETH: worth 3, far below the 100 repaid
+      for (const cash of [0n, w(5n)]) {
+        expect(collateralLiquidation({ ...base, cash, repay: 10n ** 9n })).to.deep.equal({
+          repayTokens: 0n,
+          repaid: 0n,
+          seized: 0n,
+          seizedValue: 0n,
+        });
+      }
     });
   });
 });

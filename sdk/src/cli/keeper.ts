@@ -17,6 +17,7 @@ export const KEEPER_OPTIONS = [
   "dryRun",
   "shard",
   "minProfit",
+  "collateralRepayMax",
   "stateFile",
   "metricsPort",
 ] as const satisfies OptionKey[];
@@ -34,6 +35,7 @@ export function keeperConfigOf(
     dryRun: o.dryRun,
     shard: o.shard,
     minProfit: o.minProfit,
+    collateralRepayMax: o.collateralRepayMax,
     stateFile: o.stateFile,
     metricsPort: o.metricsPort,
   });

@@ -46,6 +46,11 @@ export const keeperConfigSchema = z.object({
   minProfit: bigintish.default(0n),
   /** Highest fee per gas the keeper pays (wei); above it the keeper waits. */
   gasPriceCap: bigintish.default(500n * 10n ** 9n),
+  /**
+   * Collateral liquidation: the most quote tokens (token units) the keeper repays from its wallet per action; 0
+   * disables it. The keeper approves the liquidation engine for exactly what each round repays.
+   */
+  collateralRepayMax: bigintish.default(0n),
   /** Settle accounts with negative cash and quote tokens to pay it (no reward: costs gas). */
   settle: z.boolean().default(false),
   /** Log what the keeper would do; send nothing. */

@@ -1,4 +1,5 @@
 /** The liquidation keeper (DESIGN §7): discovery, scanning, planning, sending, and the loop that runs them. */
+export * from "./collateral.js";
 export * from "./concurrency.js";
 export * from "./config.js";
 export * from "./executor.js";

@@ -11,6 +11,7 @@ import { addressesFromManifest, createStrataClient } from "../client/strata.js";
 import { readManifest, type Manifest } from "../deploy/manifest.js";
 import { backoffDelay, mapBounded, sleep } from "./concurrency.js";
 import type { KeeperConfig } from "./config.js";
+import { fundActions, planCollateralActions } from "./collateral.js";
 import { ActionExecutor, type ExecutedAction } from "./executor.js";
 import { AccountIndexer } from "./indexer.js";
 import { createKeeperMetrics, type KeeperMetrics } from "./metrics.js";
@@ -144,8 +145,30 @@ export async function createKeeper(config: KeeperConfig, deps: KeeperDeps = {}):
       cascadeThreshold: config.cascadeThreshold,
       batchSize: config.batchSize,
       settle: config.settle,
+      collateral: config.collateralRepayMax > 0n,
       coolingOff: (a) => executor.coolingOff(a),
     });
+    if (config.collateralRepayMax > 0n && byStatus.collateral !== undefined) {
+      const collateral = await stage("plan", async () => {
+        const planned = await planCollateralActions(scanned, client.contracts, {
+          liquidation: addresses.liquidation,
+          repayMax: config.collateralRepayMax,
+          coolingOff: (a) => executor.coolingOff(a),
+        });
+        const funded = await fundActions(planned.actions, {
+          provider,
+          keeper: keeperAddress!,
+          spender: addresses.liquidation,
+          sender,
+          logger,
+        });
+        return { actions: funded.actions, skipped: [...planned.skipped, ...funded.skipped] };
+      });
+      actions.push(...collateral.actions);
+      skipped.push(...collateral.skipped);
+      for (const s of collateral.skipped)
+        logger.info({ account: `0x${s.account.toString(16)}`, reason: s.reason }, "skipped");
+    }
     let executed: ExecutedAction[] = [];
     if (actions.length > 0) {
       executed = await stage("act", async () => {

@@ -16,7 +16,7 @@ const LIQUIDATION = LiquidationEngine__factory.createInterface();
 const CLEARING = ClearingHouse__factory.createInterface();
 const WAD = 10n ** 18n;
 
-export type ActionKind = "liquidate" | "backstop" | "batch" | "settle";
+export type ActionKind = "liquidate" | "backstop" | "batch" | "settle" | "collateral";
 
 /** One transaction the keeper may send. */
 export interface PlannedAction {
@@ -25,8 +25,10 @@ export interface PlannedAction {
   market?: number;
   to: string;
   data: string;
-  /** Σ keeper reward the previews promise (quote WAD). */
+  /** Σ keeper reward the previews promise (quote WAD); for a collateral liquidation, collateral value − repayment. */
   expectedReward: bigint;
+  /** Tokens the keeper pays from its wallet (a collateral liquidation's repayment, token units). */
+  funding?: { token: string; amount: bigint };
 }
 
 /** An account the planner leaves alone this round, and why. */
@@ -43,6 +45,8 @@ export interface PlanOptions {
   batchSize: number;
   /** Settle accounts with negative cash. */
   settle: boolean;
+  /** Whether collateral liquidations are planned (by planCollateralActions); otherwise they are skipped. */
+  collateral?: boolean;
   /** Whether an account is cooling off after a failure. */
   coolingOff?: (account: bigint) => boolean;
 }
@@ -75,12 +79,13 @@ export function planActions(
           expectedReward: 0n,
         });
       } else skipped.push({ account: s.account, reason: "settlement disabled (no reward)" });
-    } else {
+    } else if (!options.collateral) {
       skipped.push({
         account: s.account,
-        reason: "collateral liquidation needs the keeper's quote tokens: not automated",
+        reason: "collateral liquidation disabled: it repays debt with the keeper's quote tokens (collateralRepayMax)",
       });
     }
+    // Otherwise planCollateralActions (collateral.ts) prices it: that needs reads.
   }
   for (const [market, list] of byMarket) {
     if (list.length >= options.cascadeThreshold) {

@@ -35,6 +35,8 @@ export interface ScannedAccount {
   equity: bigint;
   /** Realized cash (quote WAD), read when the account has no position to liquidate. */
   cash?: bigint;
+  /** The non-quote collateral a collateral liquidation takes (status "collateral"). */
+  collateralToken?: string;
 }
 
 export interface ScannerOptions {
@@ -106,7 +108,9 @@ export class HealthScanner {
     if ((await vault.balanceOf(account, quote)) > 0n) return { ...base, status: "settle", cash };
     for (const token of this.options.tokens) {
       if (token.toLowerCase() === quote.toLowerCase()) continue;
-      if ((await vault.balanceOf(account, token)) > 0n) return { ...base, status: "collateral", cash };
+      if ((await vault.balanceOf(account, token)) > 0n) {
+        return { ...base, status: "collateral", cash, collateralToken: token };
+      }
     }
     return { ...base, status: "healthy", cash };
   }

@@ -9,7 +9,7 @@ import { MirroredRevertError } from "./errors.js";
 import type { Health } from "./health.js";
 import { requirement, type MarginParams } from "./marginMath.js";
 import { notionalUp } from "./positionMath.js";
-import { abs, BPS, min, mulDiv, WAD } from "./wad.js";
+import { abs, BPS, ceilDiv, min, mulDiv, WAD } from "./wad.js";
 
 /** A partial liquidation restores equity to MM plus this buffer (bps of MM). */
 export const HEALTH_BUFFER_BPS = 1_000n;
@@ -256,4 +256,53 @@ export function previewLiquidation(
     if (!(e instanceof MirroredRevertError)) throw e;
   }
   return p;
+}
+
+/** LiquidationEngine.COLLATERAL_DISCOUNT_BPS: what a collateral liquidation pays the keeper over its repayment. */
+export const COLLATERAL_DISCOUNT_BPS = 300n;
+
+/** What LiquidationEngine.liquidateCollateral would do with an account's debt and one collateral token. */
+export interface CollateralLiquidation {
+  /** Quote tokens pulled from the keeper (token units): `repay`, at most the debt rounded up to a unit. */
+  repayTokens: bigint;
+  /** The same in quote WAD (the debt it settles). */
+  repaid: bigint;
+  /** Collateral moved to the keeper's account (token units). */
+  seized: bigint;
+  /** What `seized` is worth at `price` (quote WAD, rounded down). */
+  seizedValue: bigint;
+}
+
+/**
+ * The amounts of `liquidateCollateral(account, token, repay)` for an account whose `cash` (quote WAD, after
+ * settlement) is negative and that holds no quote token: the keeper repays `min(repay, ⌈−cash⌉)` quote units
+ * and receives collateral worth the repaid amount plus {@link COLLATERAL_DISCOUNT_BPS} at `price` (the oracle's
+ * liquidation read, quote WAD per whole token), rounded down, never more than `balance`. Zero amounts when
+ * `cash` is not negative.
+ *
+ * @example
+ * // 100 USDC of debt, WETH at 3,000, 10 WETH held: repay 100, seize 103 / 3,000 WETH.
+ * collateralLiquidation({ cash: -100n * WAD, quoteDecimals: 6, repay: 500_000_000n, price: 3_000n * WAD,
+ *   tokenDecimals: 18, balance: 10n * WAD });
+ * // { repayTokens: 100_000_000n, repaid: 100n * WAD, seized: 34_333_333_333_333_333n,
+ *   seizedValue: 102_999_999_999_999_999_000n }
+ */
+export function collateralLiquidation(p: {
+  cash: bigint;
+  quoteDecimals: number;
+  repay: bigint;
+  price: bigint;
+  tokenDecimals: number;
+  balance: bigint;
+}): CollateralLiquidation {
+  if (p.cash >= 0n) return { repayTokens: 0n, repaid: 0n, seized: 0n, seizedValue: 0n };
+  const scale = 10n ** BigInt(18 - p.quoteDecimals);
+  // Rounding: up — the debt in token units, the most the keeper may repay.
+  const repayTokens = min(p.repay, ceilDiv(-p.cash, scale));
+  const repaid = repayTokens * scale;
+  const value = mulDiv(repaid, BPS + COLLATERAL_DISCOUNT_BPS, BPS);
+  const unit = 10n ** BigInt(p.tokenDecimals);
+  // Rounding: down — the keeper receives no more than the discount allows.
+  const seized = min(mulDiv(value, unit, p.price), p.balance);
+  return { repayTokens, repaid, seized, seizedValue: mulDiv(seized, p.price, unit) };
 }
