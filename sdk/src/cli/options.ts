@@ -163,7 +163,8 @@ export const OPTIONS = {
   collateralRepayMax: {
     flag: "--collateral-repay-max <units>",
     env: "STRATA_KEEPER_COLLATERAL_REPAY_MAX",
-    description: "keeper: most quote tokens (token units) repaid per collateral liquidation from its wallet; 0 disables",
+    description:
+      "keeper: most quote tokens (token units) repaid per collateral liquidation from its wallet; 0 disables",
     schema: z
       .union([z.string(), z.number()])
       .pipe(z.coerce.string().regex(/^\d+$/, { message: "must be a whole number" })),
