@@ -1,0 +1,443 @@
+/**
+ * Runs a scenario on a development chain (Hardhat's in-process network, `hardhat node`, anvil): deploys the
+ * suite for the scenario's assets, opens the population, then replays the path point by point with the chain's
+ * clock at each point's time. At each point the feeds report what the oracle mode says (live, delayed, stalled
+ * or clamped), the sequencer goes down or comes back, and the keepers act: each block they scan every account
+ * with the SDK keeper's scanner and land at most `keeperCapacityPerBlock` liquidations in one `liquidateBatch`
+ * (inner tiers first, takeovers first), for as many blocks as fit before the next point; when a tier's pool is
+ * left with negative equity they auto-deleverage its most profitable opposite positions. DESIGN §6 is checked
+ * after every step, and the run's figures are returned as a {@link StressReport}.
+ */
+import {
+  formatUnits,
+  parseUnits,
+  type ContractTransactionResponse,
+  type Log,
+  type Provider,
+  type Signer,
+} from "ethers";
+
+import { insuranceBucket } from "../client/buckets.js";
+import { deployFoundation, type FoundationDeployment } from "../deploy/foundation.js";
+import { HealthScanner } from "../keeper/scanner.js";
+import {
+  checkFirewallLogs,
+  checkImproved,
+  checkSolvency,
+  checkTierConservation,
+  checkZeroSum,
+  tierTotals,
+  type TierFlows,
+} from "./checks.js";
+import { scenarioFoundationConfig, scenarioMarkets, TIER_NAMES } from "./deployment.js";
+import {
+  addStats,
+  checkWaterfall,
+  emptyStats,
+  liquidationEvents,
+  type LiquidationEvent,
+  type TierStats,
+} from "./events.js";
+import {
+  DEFAULT_POPULATION,
+  inOneBlock,
+  openPopulation,
+  type DevNode,
+  type Population,
+  type PopulationPlan,
+  type ScenarioActors,
+} from "./population.js";
+import type { Scenario, ScenarioPoint, StepRecord, StressReport, TierOutcome } from "./types.js";
+
+/** Where a scenario runs. */
+export interface ScenarioEnvironment {
+  /** The node's RPC (`evm_mine`, `evm_setAutomine`, `evm_setNextBlockTimestamp`). */
+  node: DevNode;
+  provider: Provider;
+  actors: ScenarioActors;
+  /** How the report names the chain: "hardhat (in-process)" or the RPC URL. */
+  chain: string;
+}
+
+export interface RunOptions {
+  /**
+   * The feeds' view of the path, one entry per point (`oracleView(scenario)`): an asset missing from a point's
+   * prices is not pushed at that point (a stalled feed).
+   */
+  feedPoints: ScenarioPoint[];
+  population?: PopulationPlan;
+  /** Seconds per block (12: Ethereum L1). */
+  blockSeconds?: number;
+  /** Keeper blocks after the last point, at most. */
+  tailBlocks?: number;
+  progress?: (line: string) => void;
+}
+
+/** A run's outcome: the report, the deployment and population it ran on, and its events. */
+export interface ScenarioRun {
+  report: StressReport;
+  d: FoundationDeployment;
+  population: Population;
+  stats: TierStats[];
+  events: LiquidationEvent[];
+}
+
+const TIERS = [0, 1, 2] as const;
+const USDC_SCALE = 10n ** 12n;
+/** Gas of one liquidateBatch slot: generous, so no estimate can starve the batch's inner calls. */
+const GAS_PER_ACCOUNT = 600_000;
+const ADL_TARGETS = 20;
+
+/** Whole dollars of a quote-WAD amount, for charts. */
+const dollars = (wad: bigint): number => Number(formatUnits(wad, 18));
+
+/**
+ * Runs `scenario` in `env`. Throws only for a broken environment (a failed deployment or population); what the
+ * protocol does under stress, including DESIGN §6 violations, is in the report.
+ *
+ * @example
+ * const scenario = await loadScenario("oct-2025");
+ * const { report } = await runScenario(scenario, env, { feedPoints: oracleView(scenario) });
+ * console.log(report.tiers.map((t) => `${t.name}: ${t.liquidations} liquidations, bad debt ${t.badDebt}`));
+ */
+export async function runScenario(
+  scenario: Scenario,
+  env: ScenarioEnvironment,
+  options: RunOptions,
+): Promise<ScenarioRun> {
+  const started = Date.now();
+  const startedAt = new Date(started).toISOString();
+  const progress = options.progress ?? (() => undefined);
+  const blockSeconds = options.blockSeconds ?? 12;
+  const tailBlocks = options.tailBlocks ?? 30;
+  const { node, provider, actors } = env;
+  if (options.feedPoints.length !== scenario.points.length) {
+    throw new RangeError(
+      `feedPoints has ${options.feedPoints.length} points; the scenario has ${scenario.points.length}`,
+    );
+  }
+
+  // 1. The deployment.
+  const [deployerAddress, oracleAddress, executorAddress] = await Promise.all([
+    actors.deployer.getAddress(),
+    actors.oracle.getAddress(),
+    actors.executor.getAddress(),
+  ]);
+  const config = scenarioFoundationConfig(scenario, {
+    risk: deployerAddress,
+    guardian: deployerAddress,
+    oracle: oracleAddress,
+    controller: deployerAddress,
+    executor: executorAddress,
+  });
+  const d = await deployFoundation(actors.deployer, config);
+  progress(`deployed the suite for ${scenario.assets.map((a) => a.id).join(", ")}`);
+  const markets = scenarioMarkets(scenario);
+  const marketsOfTier = new Map<number, number[]>(
+    TIERS.map((tier) => [tier, (config.tiers.find((t) => t.id === tier)?.markets ?? []).map((m) => m.market)]),
+  );
+
+  // 2. The feeds.
+  const oracleSigner = actors.oracle;
+  let lastFeed: Record<string, string> = { ...scenario.points[0]!.prices };
+  const writeFeeds = async (signer: Signer, prices: Record<string, string>) => {
+    const sent: ContractTransactionResponse[] = [];
+    for (const [asset, price] of Object.entries({ ...prices, "USDC/USD": "1" })) {
+      const feeds = d.assets[asset];
+      if (feeds === undefined) continue;
+      for (const feed of [feeds.mockPrimary, feeds.mockSecondary]) {
+        if (feed === undefined) continue;
+        const decimals = Number(await feed.decimals());
+        sent.push(await feed.connect(signer).updateAnswer(toDecimals(price, decimals), { gasLimit: 250_000 }));
+      }
+    }
+    return sent;
+  };
+
+  // 3. The population.
+  const plan = options.population ?? DEFAULT_POPULATION;
+  const population = await openPopulation(
+    node,
+    d,
+    actors,
+    scenario,
+    markets,
+    (signer) => writeFeeds(signer, scenario.points[0]!.prices),
+    plan,
+    progress,
+  );
+  const everyAccount = [
+    ...population.traderAccounts,
+    ...population.makerAccounts,
+    ...population.poolAccounts,
+    ...population.keeperAccounts,
+  ];
+
+  // 4. The baseline.
+  const scanner = new HealthScanner({
+    clearing: d.clearing,
+    liquidation: d.liquidation,
+    vault: d.vault,
+    risk: d.risk,
+    tokens: Object.values(d.tokens).map((t) => t.address),
+    excludedOwners: Object.values(d.addresses.pools),
+    concurrency: 16,
+    shard: { index: 0, count: 1 },
+  });
+  const poolStart = await Promise.all(TIERS.map((tier) => d.pools[tier]!.totalAssets()));
+  const totalsStart = await tierTotals(d, TIERS);
+  const flows: TierFlows = { net: new Map() };
+  const stats = TIERS.map(() => emptyStats());
+  const events: LiquidationEvent[] = [];
+  const failures: string[] = [];
+  let checks = 0;
+  const liquidationGas: number[] = [];
+  let peakBlockGas = 0;
+  const steps: StepRecord[] = [];
+  const keeper = d.liquidation.connect(actors.keeper);
+  const latest = await provider.getBlock("latest");
+  const t0 = (latest?.timestamp ?? Math.floor(Date.now() / 1000)) + 60;
+  let clock = t0;
+  /** Sets the next block's time (never backwards). */
+  const at = async (ts: number) => {
+    clock = Math.max(ts, clock + 1);
+    await node.send("evm_setNextBlockTimestamp", [clock]);
+  };
+  const record = (logs: readonly Log[]) => {
+    const found = liquidationEvents(d.addresses.liquidation, logs);
+    events.push(...found);
+    addStats(stats, found);
+    failures.push(...checkFirewallLogs(d, logs, flows));
+    return found;
+  };
+
+  // 5. The path.
+  const seq = scenario.sequencer;
+  const sequencerFeed = d.sequencerFeed?.connect(oracleSigner);
+  for (const [k, point] of scenario.points.entries()) {
+    const ts = t0 + point.t;
+    const next = scenario.points[k + 1];
+    const stepStats = TIERS.map(() => ({ liquidations: 0, backstops: 0 }));
+    let blocks = 0;
+    let stepPeakGas = 0;
+    const down = seq !== undefined && k >= seq.downFromStep && k < seq.downFromStep + seq.downSteps;
+
+    if (seq !== undefined && sequencerFeed !== undefined && k === seq.downFromStep) {
+      await at(ts);
+      await (await sequencerFeed.updateAnswer(1n)).wait();
+      blocks++;
+    }
+    if (!down) {
+      const feed = options.feedPoints[k]!.prices;
+      lastFeed = { ...lastFeed, ...feed };
+      await at(ts);
+      await inOneBlock(node, async () => {
+        const sent = await writeFeeds(oracleSigner, feed);
+        if (seq !== undefined && sequencerFeed !== undefined && k === seq.downFromStep + seq.downSteps) {
+          sent.push(await sequencerFeed.updateAnswer(0n, { gasLimit: 250_000 }));
+        }
+        return sent;
+      });
+      blocks++;
+
+      // The keepers: one batch per block, as many blocks as fit before the next point.
+      const slots = next === undefined ? tailBlocks : Math.max(1, Math.floor((next.t - point.t - 1) / blockSeconds));
+      for (let slot = 1; slot <= slots; slot++) {
+        const batch = await nextBatch(scanner, population.liquidatable, scenario.keeperCapacityPerBlock);
+        if (batch.length === 0) break;
+        const before = await Promise.all(batch.map((b) => d.liquidation.preview(b.account, b.market)));
+        await at(ts + slot * blockSeconds);
+        const tx = await keeper.liquidateBatch(
+          batch.map((b) => b.account),
+          batch.map((b) => b.market),
+          { gasLimit: Math.min(29_000_000, 200_000 + GAS_PER_ACCOUNT * batch.length) },
+        );
+        const receipt = await tx.wait();
+        if (receipt === null || receipt.status !== 1) throw new Error(`liquidateBatch ${tx.hash} failed`);
+        blocks++;
+        const gas = Number(receipt.gasUsed);
+        liquidationGas.push(gas);
+        stepPeakGas = Math.max(stepPeakGas, gas);
+        const found = record(receipt.logs);
+        for (const e of found) {
+          if (e.kind === "liquidated") stepStats[e.tier]!.liquidations++;
+          if (e.kind === "backstop") stepStats[e.tier]!.backstops++;
+        }
+        for (const [i, b] of batch.entries()) {
+          if (!found.some((e) => e.kind === "liquidated" && e.account === b.account)) continue;
+          const h = await d.clearing.health(b.account);
+          failures.push(...checkImproved(b.account, before[i]!, h));
+        }
+        checks++;
+      }
+
+      // Auto-deleveraging where a pool is left with negative equity.
+      for (const [index, tier] of TIERS.entries()) {
+        const poolAccount = population.poolAccounts[index]!;
+        if ((await d.clearing.health(poolAccount)).equity >= 0n) continue;
+        for (const market of marketsOfTier.get(tier) ?? []) {
+          const poolSize = (await d.clearing.position(poolAccount, market)).size;
+          if (poolSize === 0n) continue;
+          const targets = await adlTargets(d, population, tier, market, poolSize);
+          if (targets.length === 0) continue;
+          await at(clock + blockSeconds);
+          const tx = await keeper.adl(tier, market, targets, { gasLimit: 29_000_000 });
+          const receipt = await tx.wait();
+          if (receipt === null || receipt.status !== 1) throw new Error(`adl ${tx.hash} failed`);
+          blocks++;
+          stepPeakGas = Math.max(stepPeakGas, Number(receipt.gasUsed));
+          record(receipt.logs);
+          if ((await d.clearing.health(poolAccount)).equity >= 0n) break;
+        }
+      }
+    }
+
+    // DESIGN §6 after the step.
+    failures.push(...(await checkSolvency(d, TIERS)));
+    failures.push(...(await checkZeroSum(d, everyAccount, marketsOfTier)));
+    failures.push(...checkTierConservation(totalsStart, await tierTotals(d, TIERS), flows));
+    checks += 3;
+    peakBlockGas = Math.max(peakBlockGas, stepPeakGas);
+    steps.push({
+      step: k,
+      t: point.t,
+      marketPrices: { ...pricesAt(scenario, k) },
+      oraclePrices: { ...lastFeed },
+      tiers: await Promise.all(
+        TIERS.map(async (tier, i) => ({
+          tier,
+          liquidations: stepStats[i]!.liquidations,
+          backstops: stepStats[i]!.backstops,
+          insuranceFund: dollars(await insuranceFunds(d, tier)),
+          poolEquity: dollars((await d.pools[tier]!.totalAssets()) * USDC_SCALE),
+        })),
+      ),
+      blocks,
+      peakBlockGas: stepPeakGas,
+    });
+    progress(
+      `[${k + 1}/${scenario.points.length}] t=${point.t}s ` +
+        TIERS.map((tier) => `${TIER_NAMES[tier]} ${stats[tier]!.liquidations}+${stats[tier]!.backstops}`).join(" "),
+    );
+  }
+  failures.push(...checkWaterfall(events));
+  checks++;
+
+  // 6. The outcome per tier.
+  const poolEnd = await Promise.all(TIERS.map((tier) => d.pools[tier]!.totalAssets()));
+  const tiers: TierOutcome[] = TIERS.map((tier) => {
+    const s = stats[tier]!;
+    const mine = failures.filter((f) => f.startsWith("§6.2") && f.includes(`tier ${tier}`));
+    return {
+      tier,
+      name: TIER_NAMES[tier]!,
+      accounts: population.liquidatable.filter((a) => Number(a >> 248n) === tier).length,
+      liquidations: s.liquidations,
+      backstops: s.backstops,
+      badDebt: s.badDebt.toString(),
+      insuranceUsed: s.insuranceUsed.toString(),
+      reserveUsed: s.reserveUsed.toString(),
+      poolPnl: ((poolEnd[tier]! - poolStart[tier]!) * USDC_SCALE).toString(),
+      adlCount: s.adlCount,
+      firewall: {
+        ok: mine.length === 0,
+        detail:
+          mine.length === 0
+            ? "every transfer stayed in the tier; its tokens moved only by its own flows"
+            : mine.join("; "),
+      },
+    };
+  });
+  const report: StressReport = {
+    scenario: {
+      name: scenario.name,
+      title: scenario.title,
+      description: scenario.description,
+      sources: scenario.sources,
+      kind: scenario.kind,
+      oracle: scenario.oracle,
+      ...(scenario.sequencer === undefined ? {} : { sequencer: scenario.sequencer }),
+      assets: scenario.assets.map((a) => a.id),
+      points: scenario.points.length,
+      keeperCapacityPerBlock: scenario.keeperCapacityPerBlock,
+    },
+    chain: env.chain,
+    startedAt,
+    wallTimeMs: Date.now() - started,
+    steps,
+    tiers,
+    gas: { liquidations: liquidationGas, peakBlockGas },
+    invariants: { checks, failures },
+  };
+  return { report, d, population, stats, events };
+}
+
+/** `price` (a decimal string) at `decimals`, rounded down; at least 1. */
+function toDecimals(price: string, decimals: number): bigint {
+  const wad = parseUnits(price, 18);
+  const scaled = decimals >= 18 ? wad * 10n ** BigInt(decimals - 18) : wad / 10n ** BigInt(18 - decimals);
+  return scaled > 0n ? scaled : 1n;
+}
+
+/** The market prices at point `k`: each asset's last price up to it. */
+function pricesAt(scenario: Scenario, k: number): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i <= k; i++) Object.assign(out, scenario.points[i]!.prices);
+  return out;
+}
+
+/** What the tier's insurance fund can pay (quote WAD): its cash plus its quote tokens. */
+async function insuranceFunds(d: FoundationDeployment, tier: number): Promise<bigint> {
+  const bucket = insuranceBucket(tier);
+  const [cash, tokens] = await Promise.all([
+    d.clearing.cash(bucket),
+    d.vault.balanceOf(bucket, d.tokens.USDC!.address),
+  ]);
+  return cash + tokens * USDC_SCALE;
+}
+
+/**
+ * The next keeper batch: every liquidatable account, inner tiers first, takeovers before partial
+ * liquidations, then the largest reward; at most `capacity`.
+ */
+async function nextBatch(
+  scanner: HealthScanner,
+  accounts: readonly bigint[],
+  capacity: number,
+): Promise<{ account: bigint; market: number }[]> {
+  const scanned = await scanner.scan(accounts);
+  return scanned
+    .filter((s) => (s.status === "liquidatable" || s.status === "backstop") && s.market !== undefined)
+    .sort(
+      (a, b) =>
+        a.tier - b.tier ||
+        (a.status === b.status ? 0 : a.status === "backstop" ? -1 : 1) ||
+        (b.keeperReward > a.keeperReward ? 1 : b.keeperReward < a.keeperReward ? -1 : 0),
+    )
+    .slice(0, capacity)
+    .map((s) => ({ account: s.account, market: s.market! }));
+}
+
+/** Accounts of `tier` opposite to the pool in `market` and in profit, most profitable first. */
+async function adlTargets(
+  d: FoundationDeployment,
+  population: Population,
+  tier: number,
+  market: number,
+  poolSize: bigint,
+): Promise<bigint[]> {
+  const candidates = [...population.traderAccounts, ...population.makerAccounts].filter(
+    (a) => Number(a >> 248n) === tier,
+  );
+  const withPnl: { account: bigint; pnl: bigint }[] = [];
+  for (const account of candidates) {
+    const size = (await d.clearing.position(account, market)).size;
+    if (size === 0n || size > 0n === poolSize > 0n) continue;
+    const pnl = (await d.clearing.health(account)).unrealizedPnl;
+    if (pnl > 0n) withPnl.push({ account, pnl });
+  }
+  return withPnl
+    .sort((a, b) => (b.pnl > a.pnl ? 1 : b.pnl < a.pnl ? -1 : 0))
+    .slice(0, ADL_TARGETS)
+    .map((x) => x.account);
+}
