@@ -15,6 +15,7 @@ import type { Log } from "ethers";
 
 import { ClearingHouse__factory, CollateralVault__factory } from "../../../types/index.js";
 import type { FoundationDeployment } from "../deploy/foundation.js";
+import { insuranceBucket, settlementBucket } from "../client/buckets.js";
 import { tierOf } from "./events.js";
 
 const VAULT = CollateralVault__factory.createInterface();
@@ -166,4 +167,50 @@ export function checkImproved(
     ];
   }
   return [];
+}
+
+/**
+ * Every figure of `tiers` that the tier firewall protects (DESIGN §6.2), as plain strings: per tier its token
+ * totals, insurance and settlement buckets, reserve allowance, pool (total assets, supply), and per market its
+ * open interest and funding state; per account its cash, tokens, positions and equity. Two runs that differ
+ * only in another tier's prices must give equal snapshots.
+ */
+export async function tierSnapshot(
+  d: FoundationDeployment,
+  accounts: readonly bigint[],
+  marketsOfTier: ReadonlyMap<number, readonly number[]>,
+  tiers: readonly number[],
+): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const tokens = Object.values(d.tokens);
+  for (const tier of tiers) {
+    const pool = d.pools[tier];
+    const tierFigures: unknown[] = [];
+    for (const token of tokens) {
+      tierFigures.push(
+        (await d.vault.tierTotal(tier, token.address))[0],
+        await d.vault.reserveAvailable(tier, token.address),
+      );
+    }
+    for (const bucket of [insuranceBucket(tier), settlementBucket(tier)]) {
+      tierFigures.push(await d.clearing.cash(bucket), await d.vault.balanceOf(bucket, d.tokens.USDC!.address));
+    }
+    if (pool !== undefined) tierFigures.push(await pool.totalAssets(), await pool.totalSupply());
+    for (const market of marketsOfTier.get(tier) ?? []) {
+      const [index, rate] = await d.clearing.fundingState(tier, market);
+      tierFigures.push(market, await d.clearing.openInterest(tier, market), index, rate);
+    }
+    out[`tier ${tier}`] = tierFigures.map(String).join(",");
+    for (const account of accounts.filter((a) => tierOf(a) === tier)) {
+      const figures: unknown[] = [await d.clearing.cash(account)];
+      for (const token of tokens) figures.push(await d.vault.balanceOf(account, token.address));
+      for (const market of marketsOfTier.get(tier) ?? []) {
+        const p = await d.clearing.position(account, market);
+        figures.push(p.size, p.openNotional, p.fundingIndex);
+      }
+      figures.push((await d.clearing.health(account)).equity);
+      out[`0x${account.toString(16)}`] = figures.map(String).join(",");
+    }
+  }
+  return out;
 }

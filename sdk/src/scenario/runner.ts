@@ -76,6 +76,7 @@ export interface RunOptions {
 /** A run's outcome: the report, the deployment and population it ran on, and its events. */
 export interface ScenarioRun {
   report: StressReport;
+  prepared: PreparedScenario;
   d: FoundationDeployment;
   population: Population;
   stats: TierStats[];
@@ -91,33 +92,36 @@ const ADL_TARGETS = 20;
 /** Whole dollars of a quote-WAD amount, for charts. */
 const dollars = (wad: bigint): number => Number(formatUnits(wad, 18));
 
+/** A deployment with its population open, ready for a path (or, after `evm_revert`, for another). */
+export interface PreparedScenario {
+  scenario: Scenario;
+  env: ScenarioEnvironment;
+  d: FoundationDeployment;
+  population: Population;
+  /** The market id of each asset, and the markets each tier lists. */
+  markets: Map<string, number>;
+  marketsOfTier: Map<number, number[]>;
+  /** Every account that trades: traders, makers, pools' and keepers' accounts. */
+  everyAccount: bigint[];
+  /** Writes every feed of `prices` (and USDC/USD at 1) as `signer`; returns the transactions unmined. */
+  writeFeeds: (signer: Signer, prices: Record<string, string>) => Promise<ContractTransactionResponse[]>;
+}
+
 /**
- * Runs `scenario` in `env`. Throws only for a broken environment (a failed deployment or population); what the
- * protocol does under stress, including DESIGN §6 violations, is in the report.
+ * Deploys the suite for `scenario` in `env` and opens the population at the scenario's opening prices.
  *
  * @example
- * const scenario = await loadScenario("oct-2025");
- * const { report } = await runScenario(scenario, env, { feedPoints: oracleView(scenario) });
- * console.log(report.tiers.map((t) => `${t.name}: ${t.liquidations} liquidations, bad debt ${t.badDebt}`));
+ * const prepared = await prepareScenario(scenario, env);
+ * const snapshot = await env.node.send("evm_snapshot", []);
+ * const a = await runPath(prepared, { feedPoints: oracleView(scenario) });
  */
-export async function runScenario(
+export async function prepareScenario(
   scenario: Scenario,
   env: ScenarioEnvironment,
-  options: RunOptions,
-): Promise<ScenarioRun> {
-  const started = Date.now();
-  const startedAt = new Date(started).toISOString();
+  options: Pick<RunOptions, "population" | "progress"> = {},
+): Promise<PreparedScenario> {
   const progress = options.progress ?? (() => undefined);
-  const blockSeconds = options.blockSeconds ?? 12;
-  const tailBlocks = options.tailBlocks ?? 30;
-  const { node, provider, actors } = env;
-  if (options.feedPoints.length !== scenario.points.length) {
-    throw new RangeError(
-      `feedPoints has ${options.feedPoints.length} points; the scenario has ${scenario.points.length}`,
-    );
-  }
-
-  // 1. The deployment.
+  const { node, actors } = env;
   const [deployerAddress, oracleAddress, executorAddress] = await Promise.all([
     actors.deployer.getAddress(),
     actors.oracle.getAddress(),
@@ -136,10 +140,6 @@ export async function runScenario(
   const marketsOfTier = new Map<number, number[]>(
     TIERS.map((tier) => [tier, (config.tiers.find((t) => t.id === tier)?.markets ?? []).map((m) => m.market)]),
   );
-
-  // 2. The feeds.
-  const oracleSigner = actors.oracle;
-  let lastFeed: Record<string, string> = { ...scenario.points[0]!.prices };
   const writeFeeds = async (signer: Signer, prices: Record<string, string>) => {
     const sent: ContractTransactionResponse[] = [];
     for (const [asset, price] of Object.entries({ ...prices, "USDC/USD": "1" })) {
@@ -153,9 +153,6 @@ export async function runScenario(
     }
     return sent;
   };
-
-  // 3. The population.
-  const plan = options.population ?? DEFAULT_POPULATION;
   const population = await openPopulation(
     node,
     d,
@@ -163,7 +160,7 @@ export async function runScenario(
     scenario,
     markets,
     (signer) => writeFeeds(signer, scenario.points[0]!.prices),
-    plan,
+    options.population ?? DEFAULT_POPULATION,
     progress,
   );
   const everyAccount = [
@@ -172,6 +169,53 @@ export async function runScenario(
     ...population.poolAccounts,
     ...population.keeperAccounts,
   ];
+  return { scenario, env, d, population, markets, marketsOfTier, everyAccount, writeFeeds };
+}
+
+/**
+ * Runs `scenario` in `env`: {@link prepareScenario}, then {@link runPath}. Throws only for a broken environment
+ * (a failed deployment or population); what the protocol does under stress, including DESIGN §6 violations, is
+ * in the report.
+ *
+ * @example
+ * const scenario = await loadScenario("oct-2025");
+ * const { report } = await runScenario(scenario, env, { feedPoints: oracleView(scenario) });
+ * console.log(report.tiers.map((t) => `${t.name}: ${t.liquidations} liquidations, bad debt ${t.badDebt}`));
+ */
+export async function runScenario(
+  scenario: Scenario,
+  env: ScenarioEnvironment,
+  options: RunOptions,
+): Promise<ScenarioRun> {
+  const started = Date.now();
+  const prepared = await prepareScenario(scenario, env, options);
+  return runPath(prepared, options, started);
+}
+
+/**
+ * Replays the prepared scenario's path (or `options.points`, another path over the same assets and times: a
+ * counterfactual) from the chain's current state.
+ */
+export async function runPath(
+  prepared: PreparedScenario,
+  options: RunOptions & { points?: Scenario["points"] },
+  started = Date.now(),
+): Promise<ScenarioRun> {
+  const scenario: Scenario =
+    options.points === undefined ? prepared.scenario : { ...prepared.scenario, points: options.points };
+  const { env, d, population, marketsOfTier, everyAccount, writeFeeds } = prepared;
+  const startedAt = new Date(started).toISOString();
+  const progress = options.progress ?? (() => undefined);
+  const blockSeconds = options.blockSeconds ?? 12;
+  const tailBlocks = options.tailBlocks ?? 30;
+  const { node, provider, actors } = env;
+  if (options.feedPoints.length !== scenario.points.length) {
+    throw new RangeError(
+      `feedPoints has ${options.feedPoints.length} points; the scenario has ${scenario.points.length}`,
+    );
+  }
+  const oracleSigner = actors.oracle;
+  let lastFeed: Record<string, string> = { ...scenario.points[0]!.prices };
 
   // 4. The baseline.
   const scanner = new HealthScanner({
@@ -369,7 +413,7 @@ export async function runScenario(
     gas: { liquidations: liquidationGas, peakBlockGas },
     invariants: { checks, failures },
   };
-  return { report, d, population, stats, events };
+  return { report, d, population, stats, events, prepared };
 }
 
 /** `price` (a decimal string) at `decimals`, rounded down; at least 1. */
