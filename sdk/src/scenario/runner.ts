@@ -280,6 +280,12 @@ export async function runPath(
         if (seq !== undefined && sequencerFeed !== undefined && k === seq.downFromStep + seq.downSteps) {
           sent.push(await sequencerFeed.updateAnswer(0n, { gasLimit: 250_000 }));
         }
+        // The keepers' oracle duty after each round: record the last good price, persist a tripped breaker.
+        const router = d.oracle.connect(actors.keeper);
+        for (const asset of Object.keys(feed)) {
+          const key = d.assets[asset]?.key;
+          if (key !== undefined) sent.push(await router.poke(key, { gasLimit: 300_000 }));
+        }
         return sent;
       });
       blocks++;
