@@ -3,5 +3,7 @@
  * a path, and the named generated scenarios.
  */
 export * from "./errors.js";
+export * from "./generated.js";
+export * from "./generator.js";
 export * from "./scenarios.js";
 export type * from "./types.js";
