@@ -77,6 +77,32 @@ export interface Scenario {
   keeperCapacityPerBlock: number;
   /** Expected outcomes the scenario tests assert, per tier name (`core`, `pro`, `edge`). */
   expectations?: Partial<Record<"core" | "pro" | "edge", TierExpectation>>;
+  /**
+   * One outsized account the population must add on top of its ordinary traders (the March 2025 Hyperliquid
+   * ETH whale): a path alone cannot reproduce a default that comes from an account's own actions.
+   */
+  whale?: WhaleSpec;
+}
+
+/**
+ * A single huge leveraged account that opens at a point and later withdraws its free margin, which puts its
+ * liquidation price next to the market (the March 2025 ETH whale). The population sizes it against the tier's
+ * pool: `notionalUsd` is the historical figure, for scale, not an amount to deposit as is.
+ */
+export interface WhaleSpec {
+  /** The market it trades (one of the scenario's assets, listed in `tier`). */
+  asset: string;
+  /** The tier its account sits in. */
+  tier: number;
+  side: "long" | "short";
+  /** Notional ÷ margin at open (within the tier's maximum leverage). */
+  leverage: number;
+  /** Historical notional in USD (decimal string), for scale. */
+  notionalUsd: string;
+  /** The point it opens at (its entry price is that point's market price). */
+  openAtStep: number;
+  /** Margin withdrawals, in order: at a point, a share (0 < share ≤ 1) of what the margin check lets it take. */
+  withdrawals: { atStep: number; share: number }[];
 }
 
 /** What a scenario must end with in one tier. */
@@ -105,6 +131,8 @@ export interface GeneratorParams {
   oracle: OracleSpec;
   sequencer?: SequencerOutage;
   keeperCapacityPerBlock: number;
+  /** How the assets map onto the protocol; by default every asset of `open` is listed in all three tiers. */
+  assets?: ScenarioAsset[];
 }
 
 // ================================================================== the stress report

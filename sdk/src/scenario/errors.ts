@@ -1,0 +1,44 @@
+/** What went wrong with a scenario, for `switch`: each code has its own message and hint. */
+export type ScenarioErrorCode =
+  /** A scenario file or object that fails validation: `issues` lists every problem with where it is. */
+  | "InvalidScenario"
+  /** No `scenarios/<name>.json` (or a name that is not kebab-case). */
+  | "ScenarioNotFound"
+  /** Generator parameters out of range (`issues` lists them). */
+  | "InvalidGeneratorParams";
+
+/** Everything a {@link ScenarioError} carries. */
+export interface ScenarioErrorParameters {
+  code: ScenarioErrorCode;
+  message: string;
+  hint: string;
+  issues?: readonly string[];
+  cause?: unknown;
+}
+
+/**
+ * A refusal of the scenario tools (reading, validating and generating scenarios). `message` says what is wrong
+ * (every problem, each with the field it is in), `hint` what to do.
+ *
+ * @example
+ * try {
+ *   await loadScenario("oct-2025");
+ * } catch (error) {
+ *   if (error instanceof ScenarioError && error.code === "InvalidScenario") console.error(error.message, error.hint);
+ * }
+ */
+export class ScenarioError extends Error {
+  override name = "ScenarioError";
+  readonly code: ScenarioErrorCode;
+  /** What to do about it. */
+  readonly hint: string;
+  /** Every problem found, one line each (`<field>: <problem>`). */
+  readonly issues: readonly string[];
+
+  constructor(p: ScenarioErrorParameters) {
+    super(p.message, p.cause === undefined ? undefined : { cause: p.cause });
+    this.code = p.code;
+    this.hint = p.hint;
+    this.issues = p.issues ?? [];
+  }
+}
