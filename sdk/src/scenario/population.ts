@@ -11,6 +11,7 @@ import { accountBucket, insuranceBucket } from "../client/buckets.js";
 import type { FoundationDeployment } from "../deploy/foundation.js";
 import { BPS, WAD } from "../math/wad.js";
 import { LONG_TAIL_MARKET, TIER_NAMES } from "./deployment.js";
+import { mulberry32 } from "./generator.js";
 import type { Scenario } from "./types.js";
 
 import { MAJOR_MARKET } from "../../../deploy/tiers.js";
@@ -113,18 +114,6 @@ export interface Trader {
   deposit: bigint;
 }
 
-/** mulberry32: a small deterministic PRNG, so a population is reproducible from its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 function shuffle<T>(items: T[], random: () => number): T[] {
   for (let i = items.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
@@ -151,7 +140,7 @@ export function openingCap(scenario: Scenario, asset: string, tier: number): num
  * first size bracket (1,000,000 USD).
  */
 export function generateTraders(scenario: Scenario, markets: Map<string, number>, plan: PopulationPlan): Trader[] {
-  const random = prng(plan.seed);
+  const random = mulberry32(plan.seed);
   const open = scenario.points[0]!.prices;
   const traders: Trader[] = [];
   for (const p of plan.tiers) {

@@ -11,13 +11,14 @@
 import {
   formatUnits,
   parseUnits,
+  NonceManager,
   type ContractTransactionResponse,
   type Log,
   type Provider,
   type Signer,
 } from "ethers";
 
-import { insuranceBucket } from "../client/buckets.js";
+import { accountBucket, insuranceBucket } from "../client/buckets.js";
 import { deployFoundation, type FoundationDeployment } from "../deploy/foundation.js";
 import { HealthScanner } from "../keeper/scanner.js";
 import {
@@ -40,7 +41,10 @@ import {
 } from "./events.js";
 import {
   DEFAULT_POPULATION,
+  MAKER_FEE_BPS,
+  TAKER_FEE_BPS,
   inOneBlock,
+  openingCap,
   openPopulation,
   type DevNode,
   type Population,
@@ -203,7 +207,10 @@ export async function runPath(
 ): Promise<ScenarioRun> {
   const scenario: Scenario =
     options.points === undefined ? prepared.scenario : { ...prepared.scenario, points: options.points };
-  const { env, d, population, marketsOfTier, everyAccount, writeFeeds } = prepared;
+  const { env, d, population, marketsOfTier, writeFeeds } = prepared;
+  // A run's own lists: the whale (when the scenario has one) joins them, and the prepared state is reused.
+  const liquidatable = [...population.liquidatable];
+  const everyAccount = [...prepared.everyAccount];
   const startedAt = new Date(started).toISOString();
   const progress = options.progress ?? (() => undefined);
   const blockSeconds = options.blockSeconds ?? 12;
@@ -290,10 +297,27 @@ export async function runPath(
       });
       blocks++;
 
+      // The whale acts before the keepers: it opens, or withdraws what the margin check lets it.
+      const whale = scenario.whale;
+      if (whale !== undefined && k === whale.openAtStep) {
+        await at(clock + 1);
+        const account = await openWhale(prepared, whale, pricesAt(scenario, k)[whale.asset]!);
+        liquidatable.push(account);
+        everyAccount.push(account);
+        blocks++;
+      }
+      for (const w of whale?.withdrawals ?? []) {
+        if (w.atStep !== k) continue;
+        await at(clock + 1);
+        const taken = await withdrawWhale(prepared, whale!, w.share);
+        progress(`  the whale withdrew ${formatUnits(taken, 6)} USDC of margin`);
+        blocks++;
+      }
+
       // The keepers: one batch per block, as many blocks as fit before the next point.
       const slots = next === undefined ? tailBlocks : Math.max(1, Math.floor((next.t - point.t - 1) / blockSeconds));
       for (let slot = 1; slot <= slots; slot++) {
-        const batch = await nextBatch(scanner, population.liquidatable, scenario.keeperCapacityPerBlock);
+        const batch = await nextBatch(scanner, liquidatable, scenario.keeperCapacityPerBlock);
         if (batch.length === 0) break;
         const before = await Promise.all(batch.map((b) => d.liquidation.preview(b.account, b.market)));
         await at(ts + slot * blockSeconds);
@@ -381,7 +405,7 @@ export async function runPath(
     return {
       tier,
       name: TIER_NAMES[tier]!,
-      accounts: population.liquidatable.filter((a) => Number(a >> 248n) === tier).length,
+      accounts: liquidatable.filter((a) => Number(a >> 248n) === tier).length,
       liquidations: s.liquidations,
       backstops: s.backstops,
       badDebt: s.badDebt.toString(),
@@ -490,4 +514,106 @@ async function adlTargets(
     .sort((a, b) => (b.pnl > a.pnl ? 1 : b.pnl < a.pnl ? -1 : 0))
     .slice(0, ADL_TARGETS)
     .map((x) => x.account);
+}
+
+/** The whale's account: `(traderOwner, tier, WHALE_SUB_ID)`. */
+export const WHALE_SUB_ID = 999_999n;
+/** The whale's notional: this many times its tier's LP capital (a position that dwarfs the tier's pool). */
+export const WHALE_POOL_MULTIPLE = 2n;
+
+/**
+ * Opens the scenario's whale at `price` (a decimal string): margin deposited, then a fill against its tier's
+ * maker at the scenario's leverage, capped by the market's opening cap. Returns its account.
+ */
+async function openWhale(
+  prepared: PreparedScenario,
+  whale: NonNullable<Scenario["whale"]>,
+  price: string,
+): Promise<bigint> {
+  const { d, env, population, scenario, markets } = prepared;
+  const tierPlan = population.plan.tiers.find((t) => t.tier === whale.tier);
+  if (tierPlan === undefined) throw new RangeError(`the whale's tier ${whale.tier} has no population`);
+  const owner = await env.actors.traderOwner.getAddress();
+  const account = accountBucket(owner, whale.tier, WHALE_SUB_ID);
+  const leverage = BigInt(Math.min(whale.leverage, openingCap(scenario, whale.asset, whale.tier)));
+  const wadPrice = parseUnits(price, 18);
+  const notional = BigInt(tierPlan.lpCapital) * WHALE_POOL_MULTIPLE * 10n ** 18n;
+  // Rounding: down to whole micro-units of the base asset.
+  const absSize = ((notional * 10n ** 18n) / wadPrice / 10n ** 12n) * 10n ** 12n;
+  const exactNotional = (absSize * wadPrice) / 10n ** 18n;
+  const fee = (exactNotional * TAKER_FEE_BPS) / 10_000n;
+  const makerFee = (exactNotional * MAKER_FEE_BPS) / 10_000n;
+  // Margin for the leverage, plus the fee, in USDC units (rounded up).
+  const deposit = (exactNotional / leverage + fee + USDC_SCALE - 1n) / USDC_SCALE;
+  const usdc = d.tokens.USDC!;
+  const deployer = new NonceManager(env.actors.deployer);
+  const executor = new NonceManager(env.actors.executor);
+  const size = whale.side === "long" ? absSize : -absSize;
+  const maker = population.makerAccounts[population.plan.tiers.indexOf(tierPlan)]!;
+  // One block: the margin minted and deposited, then the fill.
+  await inOneBlock(env.node, async () => [
+    await usdc.mock!.connect(deployer).mint(await deployer.getAddress(), deposit, { gasLimit: 200_000 }),
+    await usdc.mock!.connect(deployer).approve(d.addresses.vault, deposit, { gasLimit: 200_000 }),
+    await d.vault.connect(deployer).deposit(usdc.address, deposit, account, { gasLimit: 300_000 }),
+    await d.clearing.connect(executor).applyFill(
+      {
+        taker: account,
+        maker,
+        market: markets.get(whale.asset)!,
+        size,
+        price: wadPrice,
+        takerFee: fee,
+        makerFee,
+        poolFee: 0n,
+        protocolFee: 0n,
+        protocol: 0n,
+      },
+      { gasLimit: 1_500_000 },
+    ),
+  ]);
+  return account;
+}
+
+/**
+ * The whale withdraws `share` of the most the clearing house lets it take now (found by bisection over
+ * static calls: IM must still be covered by what is in hand). Returns the USDC units withdrawn.
+ */
+async function withdrawWhale(
+  prepared: PreparedScenario,
+  whale: NonNullable<Scenario["whale"]>,
+  share: number,
+): Promise<bigint> {
+  const { d, env } = prepared;
+  const owner = env.actors.traderOwner;
+  const account = accountBucket(await owner.getAddress(), whale.tier, WHALE_SUB_ID);
+  const usdc = d.tokens.USDC!.address;
+  const clearing = d.clearing.connect(owner);
+  const receiver = await owner.getAddress();
+  const allowed = async (amount: bigint) =>
+    clearing.withdraw.staticCall(account, usdc, amount, receiver).then(
+      () => true,
+      () => false,
+    );
+  let low = 0n;
+  let high = await d.vault.balanceOf(account, usdc);
+  while (low < high) {
+    const mid = (low + high + 1n) / 2n;
+    if (await allowed(mid)) low = mid;
+    else high = mid - 1n;
+  }
+  let amount = (low * BigInt(Math.round(share * 10_000))) / 10_000n;
+  // The withdrawal lands a block later, where the band has aged: step down 0.5% at a time until it passes there
+  // (an estimate runs on the pending block).
+  for (let attempt = 0; amount > 0n; attempt++) {
+    const passes = await clearing.withdraw.estimateGas(account, usdc, amount, receiver).then(
+      () => true,
+      () => false,
+    );
+    if (passes) break;
+    if (attempt === 40) return 0n;
+    amount = (amount * 995n) / 1_000n;
+  }
+  if (amount === 0n) return 0n;
+  await (await clearing.withdraw(account, usdc, amount, receiver, { gasLimit: 1_000_000 })).wait();
+  return amount;
 }
