@@ -109,6 +109,7 @@ describe("stress report HTML", () => {
         "<dd>up throughout</dd>",
         "<dd>32 txs · median ",
         "· max 412,318</dd>",
+        '<dd>280 checks · <strong class="ok">0 failures</strong></dd>',
       ]) {
         expect(html).to.include(fact);
       }
@@ -209,7 +210,10 @@ describe("stress report HTML", () => {
       expect(cell(page, "pro", "firewall")).to.include('<span class="check fail" aria-label="failed">✗</span>');
       expect(cell(page, "pro", "firewall")).to.include("pool PnL moved by a core liquidation");
       expect(page).to.include('<p class="verdict fail" role="status">Firewall breached in pro · 1 invariant failure');
+      expect(page).to.include('<dd>280 checks · <strong class="fail">1 failure</strong></dd>');
+      expect(page).to.include("<h2>Invariant failures (1)</h2>");
       expect(page).to.include("<li>step 7: Σ collateral != vault balance (pro)</li>");
+      expect(html).to.not.include("Invariant failures");
     });
 
     it("escapes every text taken from the report", () => {

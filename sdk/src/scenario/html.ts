@@ -328,7 +328,7 @@ function fact(term: string, value: string): string {
 }
 
 function factsSection(report: StressReport): string {
-  const { scenario, gas } = report;
+  const { scenario, gas, invariants } = report;
   const sortedGas = [...gas.liquidations].sort((a, b) => a - b);
   const median = sortedGas.length === 0 ? null : sortedGas[Math.floor((sortedGas.length - 1) / 2)]!;
   const facts = [
@@ -352,6 +352,12 @@ function factsSection(report: StressReport): string {
           ),
     ),
     fact("Peak block gas", escapeXml(count(gas.peakBlockGas))),
+    fact(
+      "Invariant checks",
+      `${escapeXml(count(invariants.checks))} checks · ` +
+        `<strong class="${invariants.failures.length === 0 ? "ok" : "fail"}">` +
+        `${escapeXml(plural(invariants.failures.length, "failure"))}</strong>`,
+    ),
   ];
   return `<section class="card"><h2>Run</h2><dl class="facts">${facts.join("")}</dl></section>`;
 }
@@ -373,7 +379,7 @@ function tierTable(report: StressReport, tiers: Tier[]): string {
       const amount = (field: string, wad: string, signed = false) => {
         const text = formatUsd(wad, { signed });
         const value = parseWad(wad);
-        const cls = value < 0n ? "neg" : value === 0n ? "zero" : "";
+        const cls = value < 0n ? "neg" : value === 0n ? "zero" : signed ? "pos" : "";
         return `<td class="num ${cls}" data-field="${field}">${escapeXml(text)}</td>`;
       };
       const badDebtClass = parseWad(t.badDebt) === 0n ? "zero" : "bad";
@@ -422,18 +428,18 @@ function tierTable(report: StressReport, tiers: Tier[]): string {
   );
 }
 
-function invariantsSection(report: StressReport): string {
-  const { checks, failures } = report.invariants;
+/** The invariant failures, when there are any (their count is one of the run's facts). */
+function invariantFailures(report: StressReport): string {
+  const { failures } = report.invariants;
+  if (failures.length === 0) return "";
   const shown = failures.slice(0, MAX_FAILURES_SHOWN).map((f) => `<li>${escapeXml(f)}</li>`);
   const more =
     failures.length > MAX_FAILURES_SHOWN
       ? `<li class="muted">… and ${count(failures.length - MAX_FAILURES_SHOWN)} more in the JSON report</li>`
       : "";
-  const list = failures.length === 0 ? "" : `<ul class="failures">${shown.join("")}${more}</ul>`;
   return (
-    `<section class="card"><h2>Invariants</h2><p>${escapeXml(count(checks))} checks ran over the run (after every step):` +
-    ` <strong class="${failures.length === 0 ? "ok" : "fail"}">${escapeXml(plural(failures.length, "failure"))}</strong>.` +
-    `</p>${list}</section>`
+    `<section class="card alert"><h2>Invariant failures (${escapeXml(count(failures.length))})</h2>` +
+    `<ul class="failures">${shown.join("")}${more}</ul></section>`
   );
 }
 
@@ -491,6 +497,7 @@ table.tiers{border-collapse:collapse;width:100%;font-size:13px;white-space:nowra
 .tiers .num{text-align:right;font-variant-numeric:tabular-nums}
 .tiers .zero{color:var(--muted)}
 .tiers .neg,.tiers .bad{color:var(--fail)}
+.tiers .pos{color:var(--ok)}
 .tiers .bad{font-weight:600}
 .dot{display:inline-block;width:10px;height:10px;border-radius:50%;margin-right:8px;vertical-align:baseline}
 .firewall{white-space:normal;min-width:220px}
@@ -499,6 +506,8 @@ table.tiers{border-collapse:collapse;width:100%;font-size:13px;white-space:nowra
 .check.fail,strong.fail{color:var(--fail)}
 .detail{color:var(--muted);font-size:12px}
 .failures{margin:0;padding-left:18px;color:var(--fail);font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12px}
+.alert{border-color:#fecaca;background:#fef2f2}
+.alert h2{color:var(--fail)}
 .chart-card figcaption{margin-bottom:4px}
 .chart-card{margin:16px 0}
 svg.chart{display:block;width:100%;min-width:640px;height:auto;font-family:inherit}
@@ -577,8 +586,8 @@ export function renderStressHtml(report: StressReport): string {
     `<code>${escapeXml(scenario.name)}</code></p><h1>${escapeXml(scenario.title)}</h1>${description}` +
     `${verdict(report)}</header>` +
     `<div class="grid2">${factsSection(report)}${sourcesSection(report)}</div>` +
+    invariantFailures(report) +
     tierTable(report, tiers) +
-    invariantsSection(report) +
     charts.join("") +
     `<footer>Generated from <code>stress-${escapeXml(scenario.name)}.json</code> · run started` +
     ` ${escapeXml(report.startedAt)} on ${escapeXml(report.chain)}</footer>` +
