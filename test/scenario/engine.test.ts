@@ -8,7 +8,8 @@ import { expect } from "chai";
 import { tierSnapshot } from "../../sdk/src/scenario/checks.js";
 import { DEFAULT_POPULATION, type PopulationPlan } from "../../sdk/src/scenario/population.js";
 import { prepareScenario, runPath, runScenario, type ScenarioEnvironment } from "../../sdk/src/scenario/runner.js";
-import { formatUsd, renderTierTable } from "../../sdk/src/scenario/table.js";
+import { formatUsd } from "../../sdk/src/scenario/html.js";
+import { renderTierTable } from "../../sdk/src/scenario/table.js";
 import type { Scenario, ScenarioPoint } from "../../sdk/src/scenario/types.js";
 import { connectChain } from "../helpers/foundation.js";
 

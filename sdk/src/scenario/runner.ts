@@ -254,6 +254,12 @@ export async function runPath(
     clock = Math.max(ts, clock + 1);
     await node.send("evm_setNextBlockTimestamp", [clock]);
   };
+  /** Adds the latest block's logs to the run's events and flows (a block sent outside the keepers). */
+  const recordLatestBlock = async () => {
+    const block = await provider.getBlockNumber();
+    record(await provider.getLogs({ fromBlock: block, toBlock: block }));
+  };
+  let whaleState: { account: bigint; notional: bigint; margin: bigint; withdrawn: bigint } | undefined;
   const record = (logs: readonly Log[]) => {
     const found = liquidationEvents(d.addresses.liquidation, logs);
     events.push(...found);
@@ -301,7 +307,10 @@ export async function runPath(
       const whale = scenario.whale;
       if (whale !== undefined && k === whale.openAtStep) {
         await at(clock + 1);
-        const account = await openWhale(prepared, whale, pricesAt(scenario, k)[whale.asset]!);
+        const opened = await openWhale(prepared, whale, pricesAt(scenario, k)[whale.asset]!);
+        const account = opened.account;
+        whaleState = { ...opened, withdrawn: 0n };
+        await recordLatestBlock();
         liquidatable.push(account);
         everyAccount.push(account);
         blocks++;
@@ -310,6 +319,8 @@ export async function runPath(
         if (w.atStep !== k) continue;
         await at(clock + 1);
         const taken = await withdrawWhale(prepared, whale!, w.share);
+        if (whaleState !== undefined) whaleState.withdrawn += taken * USDC_SCALE;
+        await recordLatestBlock();
         progress(`  the whale withdrew ${formatUnits(taken, 6)} USDC of margin`);
         blocks++;
       }
@@ -442,6 +453,19 @@ export async function runPath(
     tiers,
     gas: { liquidations: liquidationGas, peakBlockGas },
     invariants: { checks, failures },
+    ...(whaleState === undefined
+      ? {}
+      : {
+          whale: {
+            account: `0x${whaleState.account.toString(16)}`,
+            notional: whaleState.notional.toString(),
+            margin: whaleState.margin.toString(),
+            withdrawn: whaleState.withdrawn.toString(),
+            liquidations: events.filter((e) => e.kind === "liquidated" && e.account === whaleState!.account).length,
+            takenOver: events.some((e) => e.kind === "backstop" && e.account === whaleState!.account),
+            finalEquity: (await d.clearing.health(whaleState.account)).equity.toString(),
+          },
+        }),
   };
   return { report, d, population, stats, events, prepared };
 }
@@ -529,7 +553,7 @@ async function openWhale(
   prepared: PreparedScenario,
   whale: NonNullable<Scenario["whale"]>,
   price: string,
-): Promise<bigint> {
+): Promise<{ account: bigint; notional: bigint; margin: bigint }> {
   const { d, env, population, scenario, markets } = prepared;
   const tierPlan = population.plan.tiers.find((t) => t.tier === whale.tier);
   if (tierPlan === undefined) throw new RangeError(`the whale's tier ${whale.tier} has no population`);
@@ -571,7 +595,7 @@ async function openWhale(
       { gasLimit: 1_500_000 },
     ),
   ]);
-  return account;
+  return { account, notional: exactNotional, margin: deposit * USDC_SCALE - fee };
 }
 
 /**

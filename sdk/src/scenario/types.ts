@@ -199,4 +199,21 @@ export interface StressReport {
   };
   /** DESIGN §6 checks after every step: how many ran and the failures (none in a sound run). */
   invariants: { checks: number; failures: string[] };
+  /** The scenario's whale, when it has one: what it did and what happened to it. */
+  whale?: WhaleOutcome;
+}
+
+/** What the whale did in a run and how it ended (amounts: quote WAD decimal strings). */
+export interface WhaleOutcome {
+  /** Its account (bucket id, hex). */
+  account: string;
+  /** Notional at open. */
+  notional: string;
+  /** Margin deposited at open, and the total it could withdraw when it tried (the rest stayed as margin). */
+  margin: string;
+  withdrawn: string;
+  liquidations: number;
+  takenOver: boolean;
+  /** Its equity at the end of the run. */
+  finalEquity: string;
 }
