@@ -5,7 +5,9 @@ export type ScenarioErrorCode =
   /** No `scenarios/<name>.json` (or a name that is not kebab-case). */
   | "ScenarioNotFound"
   /** Generator parameters out of range (`issues` lists them). */
-  | "InvalidGeneratorParams";
+  | "InvalidGeneratorParams"
+  /** A node a scenario cannot run on (too few unlocked accounts, no dev methods). */
+  | "UnsuitableNode";
 
 /** Everything a {@link ScenarioError} carries. */
 export interface ScenarioErrorParameters {

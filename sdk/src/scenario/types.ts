@@ -153,6 +153,7 @@ export interface StepRecord {
 
 export interface StepTierRecord {
   tier: number;
+  /** Partial liquidations landed in this step (takeovers are counted apart, in `backstops`). */
   liquidations: number;
   backstops: number;
   /** Whole dollars, for charts. */
