@@ -10,6 +10,7 @@ import { reportError } from "./errors.js";
 import { KEEPER_OPTIONS, keeperCommand } from "./keeper.js";
 import { PUSH_OPTIONS, REPLAY_OPTIONS, pushCommand, replayCommand } from "./oracle.js";
 import { addOptions, loadOptions } from "./options.js";
+import { SCENARIO_RUN_OPTIONS, scenarioListCommand, scenarioRunCommand } from "./scenario.js";
 import { STATUS_OPTIONS, statusCommand } from "./status.js";
 
 const print = (line: string) => console.log(line);
@@ -52,12 +53,33 @@ export function buildProgram(): Command {
     STATUS_OPTIONS,
   ).action(async (flags: Record<string, unknown>) => statusCommand(await loadOptions(STATUS_OPTIONS, flags), print));
 
+  const scenario = program.command("scenario").description("cascading-shock scenarios (DESIGN §8)");
+  scenario
+    .command("list")
+    .description("the scenario files in scenarios/ and the generated cases")
+    .action(async () => scenarioListCommand(print));
+  addOptions(
+    scenario
+      .command("run")
+      .description("run a scenario with keepers, print the per-tier table, write reports/stress-<name>.json and .html")
+      .argument("<name>", "a scenario (strata scenario list)"),
+    SCENARIO_RUN_OPTIONS,
+  ).action(async (name: string, flags: Record<string, unknown>) =>
+    scenarioRunCommand(
+      name,
+      await loadOptions(SCENARIO_RUN_OPTIONS, { ...flags, scenarioRpc: flags.rpc, reportsDir: flags.reports }),
+      print,
+    ),
+  );
+
   addOptions(
     program.command("keeper").description("run the liquidation keeper until SIGINT or SIGTERM"),
     KEEPER_OPTIONS,
   ).action(async (flags: Record<string, unknown>) => keeperCommand(await loadOptions(KEEPER_OPTIONS, flags), print));
 
-  for (const command of [program, oracle, ...program.commands, ...oracle.commands]) command.exitOverride();
+  for (const command of [program, oracle, scenario, ...program.commands, ...oracle.commands, ...scenario.commands]) {
+    command.exitOverride();
+  }
   return program;
 }
 

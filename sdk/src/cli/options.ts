@@ -72,6 +72,24 @@ export const OPTIONS = {
       .refine((v) => /^https?:\/\//.test(v), { message: "must be an http:// or https:// URL" }),
     default: "http://127.0.0.1:8545",
   },
+  scenarioRpc: {
+    flag: "--rpc <url>",
+    env: "STRATA_SCENARIO_RPC_URL",
+    description:
+      "scenario: a development node to run on (hardhat node, anvil: its unlocked accounts sign); the embedded chain when unset",
+    schema: z
+      .string()
+      .url({ message: "must be a URL" })
+      .refine((v) => /^https?:\/\//.test(v), { message: "must be an http:// or https:// URL" })
+      .optional(),
+  },
+  reportsDir: {
+    flag: "--reports <dir>",
+    env: "STRATA_REPORTS_DIR",
+    description: "scenario: where reports/stress-<scenario>.json and .html are written",
+    schema: z.string().min(1),
+    default: "reports",
+  },
   manifest: {
     flag: "--manifest <path>",
     env: "STRATA_MANIFEST",
