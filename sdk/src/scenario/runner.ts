@@ -140,6 +140,14 @@ export async function prepareScenario(
   });
   const d = await deployFoundation(actors.deployer, config);
   progress(`deployed the suite for ${scenario.assets.map((a) => a.id).join(", ")}`);
+  if (d.sequencerFeed !== undefined && scenario.sequencer !== undefined) {
+    // The mock sequencer was "started" at deployment, so the router would hold its grace period over the
+    // population's opening: date its round so that it has been up for longer than the grace.
+    const now = (await env.provider.getBlock("latest"))!.timestamp;
+    const round = (await d.sequencerFeed.latestRound()) + 1n;
+    const upSince = now - scenario.sequencer.graceSeconds - 60;
+    await (await d.sequencerFeed.connect(actors.oracle).updateRoundData(round, 0n, now, upSince)).wait();
+  }
   const markets = scenarioMarkets(scenario);
   const marketsOfTier = new Map<number, number[]>(
     TIERS.map((tier) => [tier, (config.tiers.find((t) => t.id === tier)?.markets ?? []).map((m) => m.market)]),
