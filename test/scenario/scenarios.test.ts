@@ -191,7 +191,12 @@ describe("Scenarios (sdk/src/scenario)", () => {
       expect(pump.move).to.be.below(25);
       const after = low(mngo.filter((p) => p.t > pump.t));
       expect(after.price / pump.price - 1).to.be.closeTo(-0.97, 0.01);
-      expect(get("mango-2022").assets).to.deep.equal([{ id: "MNGO/USD", tiers: [2], longTail: true }]);
+      // MNGO is long-tail (edge only); ETH/USD is held flat to populate every tier.
+      expect(get("mango-2022").assets).to.deep.equal([
+        { id: "MNGO/USD", tiers: [2], longTail: true },
+        { id: "ETH/USD", tiers: [0, 1, 2] },
+      ]);
+      expect([...new Set(series(get("mango-2022").points, "ETH/USD").map((p) => p.price))]).to.deep.equal([1300]);
     });
 
     it("jelly-2025: JELLY +400-500% within about an hour", () => {

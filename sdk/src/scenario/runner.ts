@@ -92,6 +92,8 @@ const USDC_SCALE = 10n ** 12n;
 /** Gas of one liquidateBatch slot: generous, so no estimate can starve the batch's inner calls. */
 const GAS_PER_ACCOUNT = 600_000;
 const ADL_TARGETS = 20;
+/** A transaction's gas cap (EIP-7825: 2^24): no keeper transaction asks for more. */
+const MAX_TX_GAS = 16_000_000;
 
 /** Whole dollars of a quote-WAD amount, for charts. */
 const dollars = (wad: bigint): number => Number(formatUnits(wad, 18));
@@ -343,7 +345,7 @@ export async function runPath(
         const tx = await keeper.liquidateBatch(
           batch.map((b) => b.account),
           batch.map((b) => b.market),
-          { gasLimit: Math.min(29_000_000, 200_000 + GAS_PER_ACCOUNT * batch.length) },
+          { gasLimit: Math.min(MAX_TX_GAS, 200_000 + GAS_PER_ACCOUNT * batch.length) },
         );
         const receipt = await tx.wait();
         if (receipt === null || receipt.status !== 1) throw new Error(`liquidateBatch ${tx.hash} failed`);
@@ -374,7 +376,7 @@ export async function runPath(
           const targets = await adlTargets(d, population, tier, market, poolSize);
           if (targets.length === 0) continue;
           await at(clock + blockSeconds);
-          const tx = await keeper.adl(tier, market, targets, { gasLimit: 29_000_000 });
+          const tx = await keeper.adl(tier, market, targets, { gasLimit: MAX_TX_GAS });
           const receipt = await tx.wait();
           if (receipt === null || receipt.status !== 1) throw new Error(`adl ${tx.hash} failed`);
           blocks++;
