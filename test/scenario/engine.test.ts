@@ -6,6 +6,7 @@
 import { expect } from "chai";
 
 import { tierSnapshot } from "../../sdk/src/scenario/checks.js";
+import { checkWaterfall, checkWaterfallOrder, type LiquidationEvent } from "../../sdk/src/scenario/events.js";
 import { DEFAULT_POPULATION, type PopulationPlan } from "../../sdk/src/scenario/population.js";
 import { prepareScenario, runPath, runScenario, type ScenarioEnvironment } from "../../sdk/src/scenario/runner.js";
 import { formatUsd } from "../../sdk/src/scenario/html.js";
@@ -73,6 +74,62 @@ async function environment(): Promise<ScenarioEnvironment> {
 
 describe("scenario engine (sdk/src/scenario)", function () {
   this.timeout(300_000);
+
+  it("the waterfall checks: insurance first, then whole reserve units within the allowance, then the pool", () => {
+    const WAD = 10n ** 18n;
+    const scale = 10n ** 12n;
+    const account = (2n << 248n) | 7n;
+    const pro = (1n << 248n) | 9n;
+    // Pro: a partial liquidation feeds pro's insurance by penalty − reward; a takeover's deficit of 1,000.5 and
+    // 5 wei then takes 300 from insurance, 700.5 from the reserve in whole token units (micro-USDC: the 5 wei do
+    // not make one), and the 5 wei from the pool.
+    const events: LiquidationEvent[] = [
+      {
+        kind: "liquidated",
+        account: pro,
+        tier: 1,
+        market: 1,
+        closedSize: WAD,
+        penalty: 120n * WAD,
+        keeperReward: 20n * WAD,
+      },
+      {
+        kind: "backstop",
+        account: pro,
+        tier: 1,
+        positions: 1n,
+        equity: -((10_005n * WAD) / 10n + 5n),
+        keeperReward: WAD,
+      },
+      { kind: "step", account: pro, tier: 1, step: 1, amount: 50n * WAD },
+      { kind: "step", account: pro, tier: 1, step: 2, amount: 300n * WAD },
+      { kind: "step", account: pro, tier: 1, step: 3, amount: (7_005n * WAD) / 10n },
+      { kind: "step", account: pro, tier: 1, step: 4, amount: 5n },
+    ];
+    const funds = { insurance: new Map([[1, 200n * WAD]]), reserve: new Map([[1, 5_000n * 10n ** 6n]]), scale };
+    expect(checkWaterfallOrder(events, funds)).to.deep.equal([]);
+    expect(checkWaterfall(events)).to.deep.equal([]);
+    // The pool taking what the insurance fund could have paid is out of order, and the sums no longer close.
+    const skipped = events.map((e) =>
+      e.kind === "step" && e.step === 2
+        ? { ...e, amount: 0n }
+        : e.kind === "step" && e.step === 4
+          ? { ...e, amount: 300n * WAD + 5n }
+          : e,
+    );
+    expect(checkWaterfallOrder(skipped, funds)).to.have.length(2);
+    expect(checkWaterfall(skipped)).to.deep.equal([]);
+    // Without allowance (edge is ineligible) the reserve pays nothing.
+    const edge = events.map((e) => ({ ...e, account, tier: 2 }));
+    expect(
+      checkWaterfallOrder(edge, { ...funds, insurance: new Map([[2, 200n * WAD]]), reserve: new Map([[2, 0n]]) }),
+    ).to.include(`§5 tier 2 account 0x${account.toString(16)} step 3: absorbed ${(7_005n * WAD) / 10n}, expected 0`);
+    // A step missing from a takeover with a deficit breaks the sums.
+    expect(checkWaterfall(events.filter((e) => !(e.kind === "step" && e.step === 4)))).to.deep.equal([
+      `account 0x${pro.toString(16)}: step 4 missing`,
+      `account 0x${pro.toString(16)}: steps 2–4 absorbed ${(10_005n * WAD) / 10n} of a deficit of ${(10_005n * WAD) / 10n + 5n}`,
+    ]);
+  });
 
   it("a correlated crash and a long-tail collapse: every tier's loss is absorbed by its own waterfall, §6 holds after every step", async () => {
     const points = path(

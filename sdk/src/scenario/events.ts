@@ -173,3 +173,58 @@ export function checkWaterfall(events: readonly LiquidationEvent[]): string[] {
   close();
   return violations;
 }
+
+/** What each tier's waterfall could pay before a keeper transaction (quote WAD / quote token units). */
+export interface WaterfallFunds {
+  /** The insurance fund: its cash plus its quote tokens (quote WAD), by tier. */
+  insurance: Map<number, bigint>;
+  /** What the tier may still draw from the reserve this epoch (quote token units), by tier. */
+  reserve: Map<number, bigint>;
+  /** Quote WAD per quote token unit (10^12 for USDC). */
+  scale: bigint;
+}
+
+/**
+ * DESIGN §5 in order, over one transaction's `events` from the funds before it: a partial liquidation adds
+ * its penalty less the keeper's reward to the insurance fund; a takeover's deficit is absorbed by the
+ * insurance fund as far as it holds (step 2), then by the reserve in whole token units within the tier's
+ * remaining allowance (step 3, nothing for an ineligible tier), then by the pool (step 4). Returns the steps
+ * whose amount differs from that (none: the waterfall ran in order).
+ */
+export function checkWaterfallOrder(events: readonly LiquidationEvent[], funds: WaterfallFunds): string[] {
+  const violations: string[] = [];
+  const insurance = new Map(funds.insurance);
+  const reserve = new Map(funds.reserve);
+  let current: { account: bigint; tier: number; deficit: bigint; steps: Map<number, bigint> } | undefined;
+  for (const e of events) {
+    if (e.kind === "liquidated") {
+      insurance.set(e.tier, (insurance.get(e.tier) ?? 0n) + e.penalty - e.keeperReward);
+    } else if (e.kind === "backstop") {
+      current = { account: e.account, tier: e.tier, deficit: e.equity < 0n ? -e.equity : 0n, steps: new Map() };
+    } else if (e.kind === "step" && current !== undefined && current.account === e.account) {
+      const c = current;
+      c.steps.set(e.step, e.amount);
+      const s2 = c.steps.get(2) ?? 0n;
+      const s3 = c.steps.get(3) ?? 0n;
+      let expected: bigint | undefined;
+      if (e.step === 2) {
+        const available = insurance.get(c.tier) ?? 0n;
+        expected = c.deficit < available ? c.deficit : available > 0n ? available : 0n;
+        insurance.set(c.tier, available - e.amount);
+      } else if (e.step === 3) {
+        const remaining = reserve.get(c.tier) ?? 0n;
+        const units = (c.deficit - s2) / funds.scale;
+        expected = (units < remaining ? units : remaining) * funds.scale;
+        reserve.set(c.tier, remaining - e.amount / funds.scale);
+      } else if (e.step === 4) {
+        expected = c.deficit - s2 - s3;
+      }
+      if (expected !== undefined && e.amount !== expected) {
+        violations.push(
+          `§5 tier ${c.tier} account 0x${c.account.toString(16)} step ${e.step}: absorbed ${e.amount}, expected ${expected}`,
+        );
+      }
+    }
+  }
+  return violations;
+}

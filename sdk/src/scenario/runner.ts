@@ -35,7 +35,9 @@ import {
   addStats,
   checkWaterfall,
   emptyStats,
+  checkWaterfallOrder,
   liquidationEvents,
+  type WaterfallFunds,
   type LiquidationEvent,
   type TierStats,
 } from "./events.js";
@@ -341,6 +343,7 @@ export async function runPath(
         const batch = await nextBatch(scanner, liquidatable, scenario.keeperCapacityPerBlock);
         if (batch.length === 0) break;
         const before = await Promise.all(batch.map((b) => d.liquidation.preview(b.account, b.market)));
+        const funds = await waterfallFunds(d);
         await at(ts + slot * blockSeconds);
         const tx = await keeper.liquidateBatch(
           batch.map((b) => b.account),
@@ -358,6 +361,7 @@ export async function runPath(
           if (e.kind === "liquidated") stepStats[e.tier]!.liquidations++;
           if (e.kind === "backstop") stepStats[e.tier]!.backstops++;
         }
+        failures.push(...checkWaterfallOrder(found, funds));
         for (const [i, b] of batch.entries()) {
           if (!found.some((e) => e.kind === "liquidated" && e.account === b.account)) continue;
           const h = await d.clearing.health(b.account);
@@ -492,6 +496,18 @@ function pricesAt(scenario: Scenario, k: number): Record<string, string> {
   const out: Record<string, string> = {};
   for (let i = 0; i <= k; i++) Object.assign(out, scenario.points[i]!.prices);
   return out;
+}
+
+/** Every tier's insurance fund and remaining reserve allowance now. */
+async function waterfallFunds(d: FoundationDeployment): Promise<WaterfallFunds> {
+  const usdc = d.tokens.USDC!.address;
+  const insurance = new Map<number, bigint>();
+  const reserve = new Map<number, bigint>();
+  for (const tier of TIERS) {
+    insurance.set(tier, await insuranceFunds(d, tier));
+    reserve.set(tier, await d.vault.reserveAvailable(tier, usdc));
+  }
+  return { insurance, reserve, scale: USDC_SCALE };
 }
 
 /** What the tier's insurance fund can pay (quote WAD): its cash plus its quote tokens. */
