@@ -26,7 +26,7 @@ import { increases } from "../../sdk/src/math/positionMath.js";
 import { abs, BPS, WAD } from "../../sdk/src/math/wad.js";
 import type { OraclePrice } from "../../sdk/src/oracle/price.js";
 import { connectChain, deployLocalFoundation } from "../helpers/foundation.js";
-import { prng } from "../scenarios/population.js";
+import { mulberry32 as prng } from "../../sdk/src/scenario/generator.js";
 import {
   errorInterface,
   FundingTracker,
@@ -62,7 +62,7 @@ const ETH_KEY = encodeBytes32String("ETH/USD");
 const BTC_KEY = encodeBytes32String("BTC/USD");
 const MAX_UINT256 = 2n ** 256n - 1n;
 
-/** Deterministic draws from mulberry32 (test/scenarios/population.ts). */
+/** Deterministic draws from mulberry32 (sdk/src/scenario/generator.ts). */
 class Random {
   private readonly next: () => number;
 
