@@ -108,8 +108,13 @@ function indexerOf(f: Fixture, file: string, options: { reorgDepth?: number } = 
   });
 }
 
-function scannerOf(f: Fixture, shard = { index: 0, count: 1 }) {
+function scannerOf(
+  f: Fixture,
+  shard = { index: 0, count: 1 },
+  batch: Pick<ConstructorParameters<typeof HealthScanner>[0], "batchSize" | "provider" | "onBatchFallback"> = {},
+) {
   return new HealthScanner({
+    ...batch,
     clearing: f.d.clearing,
     liquidation: f.d.liquidation,
     vault: f.d.vault,
@@ -240,6 +245,62 @@ describe("keeper (sdk/src/keeper)", function () {
     expect([...shard0, ...shard1].sort()).to.deep.equal([...all].sort());
     expect(shard0.length).to.be.greaterThan(0);
     expect(shard1.length).to.be.greaterThan(0);
+  });
+
+  it("a batched scan (one KeeperScan eth_call per batch) classifies as the per-account scan; a failed batch falls back", async () => {
+    const f = await networkHelpers.loadFixture(keeperFixture);
+    await f.openLong("12000");
+    await f.openLong("10000");
+    await f.openLong("100000");
+    for (let i = 0; i < 4; i++) await f.openLong(i % 2 === 0 ? "11000" : "30000");
+    const indexer = indexerOf(f, await stateFile());
+    await indexer.poll();
+    const scanAll = async (price: string) => {
+      await f.setEth(price);
+      const one = await scannerOf(f).scan(indexer.accounts);
+      const calls: unknown[] = [];
+      const counting = new Proxy(ethers.provider, {
+        get(target, key, receiver) {
+          if (key === "call") {
+            return (tx: unknown) => {
+              calls.push(tx);
+              return target.call(tx as Parameters<typeof target.call>[0]);
+            };
+          }
+          return Reflect.get(target, key, receiver) as unknown;
+        },
+      });
+      const fallbacks: number[] = [];
+      const batched = await scannerOf(f, undefined, {
+        batchSize: 3,
+        provider: counting,
+        onBatchFallback: (_e, n) => fallbacks.push(n),
+      }).scan(indexer.accounts);
+      expect(fallbacks).to.deep.equal([]);
+      expect(calls.length).to.equal(Math.ceil(one.length / 3));
+      expect(batched).to.deep.equal(one);
+      return one;
+    };
+    // Healthy (settle: negative cash from the taker fee; the maker healthy), then partial and backstop cases.
+    expect(new Set((await scanAll("3000")).map((s) => s.status))).to.deep.equal(new Set(["settle", "healthy"]));
+    const statuses = new Set((await scanAll("2850")).map((s) => s.status));
+    expect(statuses).to.include.members(["liquidatable", "backstop", "settle"]);
+
+    // A node that refuses the batched call: every account is read one at a time, with the same result.
+    const refusing = new Proxy(ethers.provider, {
+      get(target, key, receiver) {
+        if (key === "call") return () => Promise.reject(new Error("eth_call without a `to` is not supported"));
+        return Reflect.get(target, key, receiver) as unknown;
+      },
+    });
+    const fallbacks: number[] = [];
+    const fallen = await scannerOf(f, undefined, {
+      batchSize: 4,
+      provider: refusing,
+      onBatchFallback: (_e, n) => fallbacks.push(n),
+    }).scan(indexer.accounts);
+    expect(fallen).to.deep.equal(await scannerOf(f).scan(indexer.accounts));
+    expect(fallbacks.reduce((a, b) => a + b, 0)).to.equal(fallen.length);
   });
 
   it("the planner batches a cascade and refuses unprofitable or failing actions", async () => {

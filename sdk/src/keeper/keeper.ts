@@ -94,6 +94,10 @@ export async function createKeeper(config: KeeperConfig, deps: KeeperDeps = {}):
     excludedOwners: Object.values(addresses.pools ?? {}),
     concurrency: config.concurrency,
     shard: config.shard,
+    batchSize: config.scanBatchSize,
+    provider,
+    onBatchFallback: (error, count) =>
+      logger.warn({ err: message(error), accounts: count }, "batched scan read failed: read one account at a time"),
   });
   const sender =
     signer !== undefined && !config.dryRun
