@@ -379,6 +379,9 @@ describe("keeper (sdk/src/keeper)", function () {
     expect(await counterValue(keeper.metrics.accountsKnown)).to.be.greaterThanOrEqual(accounts.length);
     expect(await counterValue(keeper.metrics.scans)).to.equal(reports.length);
     expect(await counterValue(keeper.metrics.gasUsed)).to.be.greaterThan(0);
+    // Its scans read the accounts in batches (scanBatchSize), none of which failed.
+    expect(cfg.scanBatchSize).to.be.greaterThan(1);
+    expect(await counterValue(keeper.metrics.scanBatchFallbacks)).to.equal(0);
     // The server is closed once the keeper stops.
     expect(port).to.be.greaterThan(0);
     await fetch(`http://127.0.0.1:${port}/healthz`).then(

@@ -96,8 +96,10 @@ export async function createKeeper(config: KeeperConfig, deps: KeeperDeps = {}):
     shard: config.shard,
     batchSize: config.scanBatchSize,
     provider,
-    onBatchFallback: (error, count) =>
-      logger.warn({ err: message(error), accounts: count }, "batched scan read failed: read one account at a time"),
+    onBatchFallback: (error, count) => {
+      metrics.scanBatchFallbacks.inc();
+      logger.warn({ err: message(error), accounts: count }, "batched scan read failed: read one account at a time");
+    },
   });
   const sender =
     signer !== undefined && !config.dryRun
