@@ -12,6 +12,7 @@ import {
   HealthScanner,
   TxSender,
   createKeeper,
+  decodeKeeperScan,
   evaluateAction,
   parseKeeperConfig,
   planActions,
@@ -301,6 +302,20 @@ describe("keeper (sdk/src/keeper)", function () {
     }).scan(indexer.accounts);
     expect(fallen).to.deep.equal(await scannerOf(f).scan(indexer.accounts));
     expect(fallbacks.reduce((a, b) => a + b, 0)).to.equal(fallen.length);
+    // A result that is not the records of the accounts asked for is refused (and the batch read one at a time).
+    const word = (n: bigint) => n.toString(16).padStart(64, "0");
+    const record = [1n, 5n, 7n, 8n, 9n, BigInt(ETH), 1n, 3n, 4n, 6n];
+    const encoded = `0x${word(32n)}${word(BigInt(record.length))}${record.map(word).join("")}`;
+    expect(decodeKeeperScan(encoded, 1, 3)).to.deep.equal([
+      {
+        cash: 5n,
+        balances: [7n, 8n, 9n],
+        previews: [{ market: ETH, liquidatable: true, backstop: false, equity: 3n, closeSize: 4n, keeperReward: 6n }],
+      },
+    ]);
+    expect(() => decodeKeeperScan(encoded, 2, 3)).to.throw(/accounts expected/);
+    expect(() => decodeKeeperScan(encoded, 1, 2)).to.throw();
+    expect(() => decodeKeeperScan("0x", 1, 3)).to.throw(/not an ABI-encoded/);
   });
 
   it("the planner batches a cascade and refuses unprofitable or failing actions", async () => {

@@ -13,7 +13,6 @@ import { keccak256, toBeHex, type Provider } from "ethers";
 
 import {
   KeeperScan__factory,
-  type KeeperScan,
   type ClearingHouse,
   type CollateralVault,
   type LiquidationEngine,
@@ -80,6 +79,58 @@ interface MarketPreview {
   equity: bigint;
   closeSize: bigint;
   keeperReward: bigint;
+}
+
+/** One account's record in KeeperScan's result. */
+export interface KeeperScanRecord {
+  previews: MarketPreview[];
+  cash: bigint;
+  /** The vault's balance of the account in each token of the read, in order. */
+  balances: bigint[];
+}
+
+/**
+ * Decodes KeeperScan's result (an ABI-encoded `uint256[]` of one record after the other: see
+ * contracts/periphery/KeeperScan.sol) for `accounts` accounts and `tokens` tokens. Parsed word by word: ethers'
+ * decoding of nested structs took as long as the node's reads.
+ */
+export function decodeKeeperScan(result: string, accounts: number, tokens: number): KeeperScanRecord[] {
+  const hex = result.startsWith("0x") ? result.slice(2) : result;
+  const size = hex.length / 64;
+  const word = (i: number) => BigInt(`0x${hex.slice(i * 64, i * 64 + 64)}`);
+  const small = (i: number) => {
+    const value = word(i);
+    if (value > 0xffffffffn) throw new Error(`KeeperScan result: word ${i} (${value}) is out of range`);
+    return Number(value);
+  };
+  if (!Number.isInteger(size) || size < 2 || small(0) !== 32 || small(1) !== size - 2) {
+    throw new Error("KeeperScan result: not an ABI-encoded uint256[]");
+  }
+  const records: KeeperScanRecord[] = [];
+  let at = 2;
+  for (let a = 0; a < accounts; a++) {
+    if (at + 2 + tokens > size) throw new Error(`KeeperScan result: ${accounts} accounts expected, ${a} found`);
+    const count = small(at);
+    const cash = BigInt.asIntN(256, word(at + 1));
+    const balances = Array.from({ length: tokens }, (_, t) => word(at + 2 + t));
+    at += 2 + tokens;
+    const previews: MarketPreview[] = [];
+    if (at + 5 * count > size) throw new Error(`KeeperScan result: account ${a} has ${count} previews, fewer found`);
+    for (let p = 0; p < count; p++, at += 5) {
+      const flags = word(at + 1);
+      previews.push({
+        market: small(at),
+        liquidatable: (flags & 1n) !== 0n,
+        backstop: (flags & 2n) !== 0n,
+        equity: BigInt.asIntN(256, word(at + 2)),
+        closeSize: word(at + 3),
+        keeperReward: word(at + 4),
+      });
+    }
+    records.push({ previews, cash, balances });
+  }
+  if (at !== size) throw new Error(`KeeperScan result: ${size - at} words left over after ${accounts} accounts`);
+  return records;
 }
 
 /** The fields of a preview (an ethers Result, whose named fields do not spread) the scanner uses. */
@@ -149,27 +200,23 @@ export class HealthScanner {
   /** Classifies `accounts` from one batched read (KeeperScan), or one at a time when that read fails. */
   async scanBatch(accounts: readonly bigint[]): Promise<ScannedAccount[]> {
     const { clearing, liquidation, vault, tokens } = this.options;
-    let scans: KeeperScan.AccountScanStructOutput[];
+    let records: KeeperScanRecord[];
     try {
-      const data = KeeperScan__factory.bytecode.concat(
-        KEEPER_SCAN.encodeDeploy([clearing.target, liquidation.target, vault.target, accounts, tokens]).slice(2),
-      );
-      const result = await this.options.provider!.call({ data });
-      [scans] = KEEPER_SCAN.decodeFunctionResult("scan", result) as unknown as [KeeperScan.AccountScanStructOutput[]];
-      if (scans.length !== accounts.length) throw new Error(`KeeperScan returned ${scans.length} accounts`);
+      const args = [clearing.target, liquidation.target, vault.target, accounts, tokens];
+      const data = KeeperScan__factory.bytecode + KEEPER_SCAN.encodeDeploy(args).slice(2);
+      records = decodeKeeperScan(await this.options.provider!.call({ data }), accounts.length, tokens.length);
     } catch (error) {
       this.options.onBatchFallback?.(error, accounts.length);
       return mapBounded(accounts, this.options.concurrency, (a) => this.scanAccount(a));
     }
     return Promise.all(
       accounts.map((account, i) => {
-        const scan = scans[i]!;
-        const balances = new Map(tokens.map((t, j) => [t.toLowerCase(), scan.balances[j]!]));
-        const previews = scan.previews.map((p) => marketPreview(Number(p.market), p));
+        const { previews, cash, balances } = records[i]!;
+        const byToken = new Map(tokens.map((t, j) => [t.toLowerCase(), balances[j]!]));
         return this.classify(account, previews, {
-          cash: () => Promise.resolve(scan.cash),
+          cash: () => Promise.resolve(cash),
           balanceOf: (token) => {
-            const balance = balances.get(token.toLowerCase());
+            const balance = byToken.get(token.toLowerCase());
             return balance !== undefined ? Promise.resolve(balance) : vault.balanceOf(account, token);
           },
         });
