@@ -12,6 +12,7 @@ import {
   HealthScanner,
   TxSender,
   createKeeper,
+  decodeKeeperScan,
   evaluateAction,
   parseKeeperConfig,
   planActions,
@@ -109,8 +110,13 @@ function indexerOf(f: Fixture, file: string, options: { reorgDepth?: number } = 
   });
 }
 
-function scannerOf(f: Fixture, shard = { index: 0, count: 1 }) {
+function scannerOf(
+  f: Fixture,
+  shard = { index: 0, count: 1 },
+  batch: Pick<ConstructorParameters<typeof HealthScanner>[0], "batchSize" | "provider" | "onBatchFallback"> = {},
+) {
   return new HealthScanner({
+    ...batch,
     clearing: f.d.clearing,
     liquidation: f.d.liquidation,
     vault: f.d.vault,
@@ -243,6 +249,76 @@ describe("keeper (sdk/src/keeper)", function () {
     expect(shard1.length).to.be.greaterThan(0);
   });
 
+  it("a batched scan (one KeeperScan eth_call per batch) classifies as the per-account scan; a failed batch falls back", async () => {
+    const f = await networkHelpers.loadFixture(keeperFixture);
+    await f.openLong("12000");
+    await f.openLong("10000");
+    await f.openLong("100000");
+    for (let i = 0; i < 4; i++) await f.openLong(i % 2 === 0 ? "11000" : "30000");
+    const indexer = indexerOf(f, await stateFile());
+    await indexer.poll();
+    const scanAll = async (price: string) => {
+      await f.setEth(price);
+      const one = await scannerOf(f).scan(indexer.accounts);
+      const calls: unknown[] = [];
+      const counting = new Proxy(ethers.provider, {
+        get(target, key, receiver) {
+          if (key === "call") {
+            return (tx: unknown) => {
+              calls.push(tx);
+              return target.call(tx as Parameters<typeof target.call>[0]);
+            };
+          }
+          return Reflect.get(target, key, receiver) as unknown;
+        },
+      });
+      const fallbacks: number[] = [];
+      const batched = await scannerOf(f, undefined, {
+        batchSize: 3,
+        provider: counting,
+        onBatchFallback: (_e, n) => fallbacks.push(n),
+      }).scan(indexer.accounts);
+      expect(fallbacks).to.deep.equal([]);
+      expect(calls.length).to.equal(Math.ceil(one.length / 3));
+      expect(batched).to.deep.equal(one);
+      return one;
+    };
+    // Healthy (settle: negative cash from the taker fee; the maker healthy), then partial and backstop cases.
+    expect(new Set((await scanAll("3000")).map((s) => s.status))).to.deep.equal(new Set(["settle", "healthy"]));
+    const statuses = new Set((await scanAll("2850")).map((s) => s.status));
+    expect(statuses).to.include.members(["liquidatable", "backstop", "settle"]);
+
+    // A node that refuses the batched call: every account is read one at a time, with the same result.
+    const refusing = new Proxy(ethers.provider, {
+      get(target, key, receiver) {
+        if (key === "call") return () => Promise.reject(new Error("eth_call without a `to` is not supported"));
+        return Reflect.get(target, key, receiver) as unknown;
+      },
+    });
+    const fallbacks: number[] = [];
+    const fallen = await scannerOf(f, undefined, {
+      batchSize: 4,
+      provider: refusing,
+      onBatchFallback: (_e, n) => fallbacks.push(n),
+    }).scan(indexer.accounts);
+    expect(fallen).to.deep.equal(await scannerOf(f).scan(indexer.accounts));
+    expect(fallbacks.reduce((a, b) => a + b, 0)).to.equal(fallen.length);
+    // A result that is not the records of the accounts asked for is refused (and the batch read one at a time).
+    const word = (n: bigint) => n.toString(16).padStart(64, "0");
+    const record = [1n, 5n, 7n, 8n, 9n, BigInt(ETH), 1n, 3n, 4n, 6n];
+    const encoded = `0x${word(32n)}${word(BigInt(record.length))}${record.map(word).join("")}`;
+    expect(decodeKeeperScan(encoded, 1, 3)).to.deep.equal([
+      {
+        cash: 5n,
+        balances: [7n, 8n, 9n],
+        previews: [{ market: ETH, liquidatable: true, backstop: false, equity: 3n, closeSize: 4n, keeperReward: 6n }],
+      },
+    ]);
+    expect(() => decodeKeeperScan(encoded, 2, 3)).to.throw(/accounts expected/);
+    expect(() => decodeKeeperScan(encoded, 1, 2)).to.throw();
+    expect(() => decodeKeeperScan("0x", 1, 3)).to.throw(/not an ABI-encoded/);
+  });
+
   it("the planner batches a cascade and refuses unprofitable or failing actions", async () => {
     const f = await networkHelpers.loadFixture(keeperFixture);
     const accounts = [await f.openLong(), await f.openLong(), await f.openLong(), await f.openLong()];
@@ -319,6 +395,9 @@ describe("keeper (sdk/src/keeper)", function () {
     expect(await counterValue(keeper.metrics.accountsKnown)).to.be.greaterThanOrEqual(accounts.length);
     expect(await counterValue(keeper.metrics.scans)).to.equal(reports.length);
     expect(await counterValue(keeper.metrics.gasUsed)).to.be.greaterThan(0);
+    // Its scans read the accounts in batches (scanBatchSize), none of which failed.
+    expect(cfg.scanBatchSize).to.be.greaterThan(1);
+    expect(await counterValue(keeper.metrics.scanBatchFallbacks)).to.equal(0);
     // The server is closed once the keeper stops.
     expect(port).to.be.greaterThan(0);
     await fetch(`http://127.0.0.1:${port}/healthz`).then(

@@ -42,6 +42,12 @@ export const keeperConfigSchema = z.object({
   cascadeThreshold: z.coerce.number().int().min(2).default(3),
   /** Concurrent RPC reads while scanning. */
   concurrency: z.coerce.number().int().positive().default(8),
+  /**
+   * Accounts read per scan call: one `eth_call` of the never-deployed KeeperScan view (contracts/periphery) reads
+   * them all; 1 reads each account with its own calls. Its result must fit EIP-170's 24,576 bytes (320 an
+   * account with one market, 160 more a market); a batch that fails is read again one account at a time.
+   */
+  scanBatchSize: z.coerce.number().int().min(1).max(50).default(20),
   /** Minimum profit of an action (keeper reward − gas cost), quote WAD. */
   minProfit: bigintish.default(0n),
   /** Highest fee per gas the keeper pays (wei); above it the keeper waits. */

@@ -26,6 +26,11 @@ export function createKeeperMetrics() {
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     }),
+    scanBatchFallbacks: new Counter({
+      name: "strata_keeper_scan_batch_fallbacks_total",
+      help: "Batched scan reads that failed and were read again one account at a time",
+      registers,
+    }),
     actions: new Counter({
       name: "strata_keeper_actions_total",
       help: "Actions by kind and result",
