@@ -14,6 +14,8 @@ import {
   createKeeper,
   decodeKeeperScan,
   evaluateAction,
+  gasLimitFor,
+  MAX_TRANSACTION_GAS,
   parseKeeperConfig,
   planActions,
   runKeeper,
@@ -519,6 +521,15 @@ describe("keeper (sdk/src/keeper)", function () {
     expect(await d.clearing.cash(account)).to.equal(0n);
     expect(await usdcToken.balanceOf(f.keeper.address)).to.equal(usdc("900"));
     expect((await keeper.step()).byStatus.collateral).to.equal(undefined);
+  });
+
+  it("sends with the configured headroom over the estimate, rounded up and capped at the EIP-7825 limit", async () => {
+    expect(gasLimitFor(1_000_000n, 5_000)).to.equal(1_500_000n);
+    expect(gasLimitFor(1_000_001n, 5_000)).to.equal(1_500_002n);
+    expect(gasLimitFor(1_000_000n, 0)).to.equal(1_000_000n);
+    expect(gasLimitFor(15_000_000n, 5_000)).to.equal(MAX_TRANSACTION_GAS);
+    expect((await config()).gasHeadroomBps).to.equal(5_000);
+    expect(() => parseKeeperConfig({ gasHeadroomBps: 20_001 })).to.throw(/gasHeadroomBps/);
   });
 
   it("a dry run plans and simulates but sends nothing", async () => {

@@ -75,6 +75,12 @@ export const keeperConfigSchema = z.object({
   bumpBps: z.coerce.number().int().min(1_000).default(1_250),
   /** Transactions in flight at once. */
   maxInFlight: z.coerce.number().int().positive().default(4),
+  /**
+   * Gas limit over an action's estimate (bps; 5000 = +50%). The estimate is made when the step plans, and the
+   * transaction may wait for a slot and land blocks later, where funding has moved and the same liquidation
+   * does more work; only the gas used is paid. Capped at the EIP-7825 transaction limit.
+   */
+  gasHeadroomBps: z.coerce.number().int().min(0).max(20_000).default(5_000),
   /** Give up waiting for a transaction after this long (ms). */
   txTimeoutMs: z.coerce.number().int().positive().default(300_000),
   /** Retry backoff of a failed loop: initial and maximum delay (ms). */

@@ -26,6 +26,17 @@ export interface ExecutorOptions {
   concurrency: number;
   metrics: KeeperMetrics;
   logger: Logger;
+  /** Gas limit over the estimate, bps (config `gasHeadroomBps`). */
+  gasHeadroomBps: number;
+}
+
+/** The EIP-7825 cap on a transaction's gas limit (2^24). */
+export const MAX_TRANSACTION_GAS = 16_777_216n;
+
+/** `estimate` plus `headroomBps`, rounded up, at most {@link MAX_TRANSACTION_GAS}. */
+export function gasLimitFor(estimate: bigint, headroomBps: number): bigint {
+  const limit = (estimate * (10_000n + BigInt(headroomBps)) + 9_999n) / 10_000n;
+  return limit < MAX_TRANSACTION_GAS ? limit : MAX_TRANSACTION_GAS;
 }
 
 export class ActionExecutor {
@@ -73,7 +84,7 @@ export class ActionExecutor {
       const sent = await this.options.sender.send({
         to: action.to,
         data: action.data,
-        gasLimit: (e.gasEstimate * 12n) / 10n,
+        gasLimit: gasLimitFor(e.gasEstimate, this.options.gasHeadroomBps),
       });
       const { receipt } = sent;
       const gasSpent = receipt.gasUsed * receipt.gasPrice;

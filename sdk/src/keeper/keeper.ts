@@ -132,6 +132,7 @@ export async function createKeeper(config: KeeperConfig, deps: KeeperDeps = {}):
     concurrency: config.maxInFlight,
     metrics,
     logger,
+    gasHeadroomBps: config.gasHeadroomBps,
   });
   const gasAssetKey = client.oracle.assetKey(config.gasAsset);
 

@@ -244,8 +244,11 @@ export async function runPath(
     risk: d.risk,
     tokens: Object.values(d.tokens).map((t) => t.address),
     excludedOwners: Object.values(d.addresses.pools),
-    concurrency: 16,
+    concurrency: 8,
     shard: { index: 0, count: 1 },
+    // Batched reads (KeeperScan by eth_call): one call per 30 accounts.
+    batchSize: 30,
+    provider,
   });
   const poolStart = await Promise.all(TIERS.map((tier) => d.pools[tier]!.totalAssets()));
   const totalsStart = await tierTotals(d, TIERS);
