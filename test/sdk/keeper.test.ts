@@ -532,6 +532,27 @@ describe("keeper (sdk/src/keeper)", function () {
     expect(() => parseKeeperConfig({ gasHeadroomBps: 20_001 })).to.throw(/gasHeadroomBps/);
   });
 
+  it("pokes the oracle after each new primary round: the router records the last good price", async () => {
+    const f = await networkHelpers.loadFixture(keeperFixture);
+    const deps = { provider: ethers.provider, signer: f.keeper, manifest: f.d.manifest, logger: silent };
+    const keeper = await createKeeper(await config(), deps);
+    const assets = Object.keys(f.d.manifest.assets).sort();
+    expect([...(await keeper.step()).poked].sort()).to.deep.equal(assets);
+    expect((await keeper.step()).poked).to.deep.equal([]);
+    await f.setEth("2950");
+    expect((await keeper.step()).poked).to.deep.equal(["ETH/USD"]);
+    const eth = f.d.assets["ETH/USD"]!;
+    const [lastGoodPrice, lastGoodAt] = await f.d.oracle.assetState(eth.key);
+    expect(lastGoodPrice).to.equal(w("2950"));
+    expect(lastGoodAt).to.equal((await eth.mockPrimary!.latestRoundData()).updatedAt);
+    // Off, or in a dry run, nothing is sent.
+    const nonce = await ethers.provider.getTransactionCount(f.keeper.address);
+    await f.setEth("2940");
+    expect((await (await createKeeper(await config({ poke: false }), deps)).step()).poked).to.deep.equal([]);
+    expect((await (await createKeeper(await config({ dryRun: true }), deps)).step()).poked).to.include("ETH/USD");
+    expect(await ethers.provider.getTransactionCount(f.keeper.address)).to.equal(nonce);
+  });
+
   it("a dry run plans and simulates but sends nothing", async () => {
     const f = await networkHelpers.loadFixture(keeperFixture);
     const account = await f.openLong();

@@ -57,6 +57,8 @@ export const keeperConfigSchema = z.object({
    * disables it. The keeper approves the liquidation engine for exactly what each round repays.
    */
   collateralRepayMax: bigintish.default(0n),
+  /** Poke the oracle router after each new round of an asset's primary feed (records the last good price). */
+  poke: z.boolean().default(true),
   /** Settle accounts with negative cash and quote tokens to pay it (no reward: costs gas). */
   settle: z.boolean().default(false),
   /** Log what the keeper would do; send nothing. */

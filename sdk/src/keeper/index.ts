@@ -7,6 +7,7 @@ export * from "./indexer.js";
 export * from "./keeper.js";
 export * from "./metrics.js";
 export * from "./planner.js";
+export * from "./poker.js";
 export * from "./scanner.js";
 export * from "./sender.js";
 export * from "./server.js";

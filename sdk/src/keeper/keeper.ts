@@ -13,6 +13,7 @@ import { backoffDelay, mapBounded, sleep } from "./concurrency.js";
 import type { KeeperConfig } from "./config.js";
 import { fundActions, planCollateralActions } from "./collateral.js";
 import { ActionExecutor, type ExecutedAction } from "./executor.js";
+import { OraclePoker } from "./poker.js";
 import { AccountIndexer } from "./indexer.js";
 import { createKeeperMetrics, type KeeperMetrics } from "./metrics.js";
 import { evaluateAction, planActions, type Skipped } from "./planner.js";
@@ -31,6 +32,8 @@ export interface KeeperDeps {
 
 /** What one step did. */
 export interface StepReport {
+  /** Oracle assets poked this step (a new primary round since the last poke). */
+  poked: string[];
   block: number;
   head: number;
   reorg: boolean;
@@ -138,7 +141,18 @@ export async function createKeeper(config: KeeperConfig, deps: KeeperDeps = {}):
 
   let lastSuccess: { at: number; block: number; head: number } | undefined;
 
+  const poker = config.poke
+    ? new OraclePoker({
+        provider,
+        router: addresses.oracle,
+        assets: Object.entries(manifest.assets).map(([id, a]) => ({ id, key: a.key, primary: a.primary })),
+        sender,
+        logger,
+      })
+    : undefined;
+
   async function step(): Promise<StepReport> {
+    const pokes = poker === undefined ? { poked: [], failed: [] } : await stage("poke", () => poker.pokeNewRounds());
     const poll = await stage("index", () => indexer.poll());
     if (poll.reorg) logger.warn({ block: poll.toBlock }, "reorg detected: re-indexed from an earlier block");
     const accounts = indexer.accounts;
@@ -207,6 +221,7 @@ export async function createKeeper(config: KeeperConfig, deps: KeeperDeps = {}):
     lastSuccess = { at: Date.now(), block: poll.toBlock, head: poll.head };
     metrics.loops.inc();
     const report = {
+      poked: pokes.poked,
       block: poll.toBlock,
       head: poll.head,
       reorg: poll.reorg,
