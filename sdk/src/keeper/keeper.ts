@@ -152,7 +152,9 @@ export async function createKeeper(config: KeeperConfig, deps: KeeperDeps = {}):
     : undefined;
 
   async function step(): Promise<StepReport> {
-    const pokes = poker === undefined ? { poked: [], failed: [] } : await stage("poke", () => poker.pokeNewRounds());
+    // Pokes go out beside the step's liquidations (they read the live price) and are awaited at its end.
+    const poking = poker === undefined ? undefined : stage("poke", () => poker.pokeNewRounds());
+    poking?.catch(() => undefined);
     const poll = await stage("index", () => indexer.poll());
     if (poll.reorg) logger.warn({ block: poll.toBlock }, "reorg detected: re-indexed from an earlier block");
     const accounts = indexer.accounts;
@@ -220,6 +222,7 @@ export async function createKeeper(config: KeeperConfig, deps: KeeperDeps = {}):
     }
     lastSuccess = { at: Date.now(), block: poll.toBlock, head: poll.head };
     metrics.loops.inc();
+    const pokes = (await poking) ?? { poked: [], failed: [] };
     const report = {
       poked: pokes.poked,
       block: poll.toBlock,

@@ -46,35 +46,43 @@ export class OraclePoker {
 
   constructor(private readonly options: PokerOptions) {}
 
-  /** Pokes every asset whose primary feed has a round not yet poked. */
+  /**
+   * Pokes every asset whose primary feed has a round not yet poked, all at once (the sender keeps their nonces
+   * in order): a keeper step runs this beside its liquidations, which read the live price and need not wait.
+   */
   async pokeNewRounds(): Promise<PokeReport> {
-    const { provider, logger, sender } = this.options;
     const report: PokeReport = { poked: [], failed: [] };
-    for (const asset of this.options.assets) {
-      const result = await provider.call({ to: asset.primary, data: FEED.encodeFunctionData("latestRoundData") });
-      const round = FEED.decodeFunctionResult("latestRoundData", result)[0] as bigint;
-      if (this.pokedRound.get(asset.id) === round) continue;
-      if (sender === undefined) {
-        logger.info({ asset: asset.id, round: round.toString() }, "dry run: would poke the oracle");
-        this.pokedRound.set(asset.id, round);
-        report.poked.push(asset.id);
-        continue;
-      }
-      try {
-        const { receipt } = await sender.send({
-          to: this.options.router,
-          data: ROUTER.encodeFunctionData("poke", [asset.key]),
-          gasLimit: this.options.gasLimit ?? 300_000n,
-        });
-        if (receipt.status !== 1) throw new Error(`poke ${receipt.hash} reverted`);
-        this.pokedRound.set(asset.id, round);
-        report.poked.push(asset.id);
-        logger.info({ asset: asset.id, round: round.toString(), hash: receipt.hash }, "poked the oracle");
-      } catch (error) {
-        report.failed.push(asset.id);
-        logger.warn({ asset: asset.id, err: (error as Error).message }, "oracle poke failed: retrying next loop");
-      }
+    const outcomes = await Promise.all(this.options.assets.map((asset) => this.pokeIfNew(asset)));
+    for (const [i, outcome] of outcomes.entries()) {
+      if (outcome === "poked") report.poked.push(this.options.assets[i]!.id);
+      if (outcome === "failed") report.failed.push(this.options.assets[i]!.id);
     }
     return report;
+  }
+
+  private async pokeIfNew(asset: PokedAsset): Promise<"poked" | "failed" | "current"> {
+    const { provider, logger, sender } = this.options;
+    const result = await provider.call({ to: asset.primary, data: FEED.encodeFunctionData("latestRoundData") });
+    const round = FEED.decodeFunctionResult("latestRoundData", result)[0] as bigint;
+    if (this.pokedRound.get(asset.id) === round) return "current";
+    if (sender === undefined) {
+      logger.info({ asset: asset.id, round: round.toString() }, "dry run: would poke the oracle");
+      this.pokedRound.set(asset.id, round);
+      return "poked";
+    }
+    try {
+      const { receipt } = await sender.send({
+        to: this.options.router,
+        data: ROUTER.encodeFunctionData("poke", [asset.key]),
+        gasLimit: this.options.gasLimit ?? 300_000n,
+      });
+      if (receipt.status !== 1) throw new Error(`poke ${receipt.hash} reverted`);
+      this.pokedRound.set(asset.id, round);
+      logger.info({ asset: asset.id, round: round.toString(), hash: receipt.hash }, "poked the oracle");
+      return "poked";
+    } catch (error) {
+      logger.warn({ asset: asset.id, err: (error as Error).message }, "oracle poke failed: retrying next loop");
+      return "failed";
+    }
   }
 }
