@@ -6,7 +6,8 @@
  * order through the SDK client, and an LP funds tier pro's pool; `strata status --json` counts them; `strata
  * oracle push` drops ETH so that some accounts are liquidatable (partial) and others need a backstop takeover;
  * `strata keeper`, a separate process, must handle all of them, report it in `/metrics`, and stop gracefully on
- * SIGTERM. Every process is started in its own process group and stopped by its PID.
+ * SIGTERM; then `strata scenario run --rpc` runs a generated shock scenario on the same node. Every process is
+ * started in its own process group and stopped by its PID.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -446,6 +447,33 @@ function defineFlow(suite: Mocha.Suite, kind: NodeKind): void {
       expect((await reader.contracts.liquidation.preview(account, ETH)).liquidatable).to.equal(false);
     }
     expect((await status()).liquidatable).to.equal(0);
+  });
+
+  it("runs a shock scenario on the node with `strata scenario run --rpc`: the node's unlocked accounts sign", async function () {
+    const reports = path.join(dir, "reports");
+    const run = await strata(
+      ["scenario", "run", "gen-steady-crash", "--rpc", rpcUrl, "--traders", "8", "--reports", reports],
+      {},
+      180_000,
+    );
+    expect(run.code, `strata scenario run:\n${run.output}`).to.equal(0);
+    expect(run.output).to.contain(`on ${rpcUrl}`);
+    expect(run.output).to.match(/DESIGN §6: \d+ checks, all passed/);
+    const report = JSON.parse(await readFile(path.join(reports, "stress-gen-steady-crash.json"), "utf8")) as {
+      chain: string;
+      steps: unknown[];
+      tiers: { accounts: number; firewall: { ok: boolean } }[];
+      invariants: { failures: string[] };
+    };
+    expect(report.chain).to.equal(rpcUrl);
+    expect(report.steps).to.have.length(21);
+    expect(report.invariants.failures).to.deep.equal([]);
+    expect(report.tiers.map((t) => [t.accounts, t.firewall.ok])).to.deep.equal([
+      [9, true],
+      [9, true],
+      [9, true],
+    ]);
+    expect(existsSync(path.join(reports, "stress-gen-steady-crash.html"))).to.equal(true);
   });
 }
 

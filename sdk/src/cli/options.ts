@@ -83,6 +83,12 @@ export const OPTIONS = {
       .refine((v) => /^https?:\/\//.test(v), { message: "must be an http:// or https:// URL" })
       .optional(),
   },
+  traders: {
+    flag: "--traders <n>",
+    env: "STRATA_SCENARIO_TRADERS",
+    description: "scenario: traders per tier (the default population has 100)",
+    schema: positiveInt.max(1_000, { message: "must be at most 1000" }).optional(),
+  },
   reportsDir: {
     flag: "--reports <dir>",
     env: "STRATA_REPORTS_DIR",

@@ -4,6 +4,7 @@
  * on a development node (`hardhat node`, anvil) whose unlocked accounts sign. Prints progress, the per-tier table,
  * and writes the JSON and HTML reports. Exits 1 when an invariant fails or a tier's firewall is breached.
  */
+import { DEFAULT_POPULATION } from "../scenario/population.js";
 import { nodeActors, resolveScenario, runAndReport, scenarioNames } from "../scenario/run.js";
 import type { ScenarioEnvironment } from "../scenario/runner.js";
 import { renderTierTable } from "../scenario/table.js";
@@ -11,7 +12,7 @@ import { connect } from "./connect.js";
 import { CliError } from "./errors.js";
 import type { OptionValues } from "./options.js";
 
-export const SCENARIO_RUN_OPTIONS = ["config", "scenarioRpc", "reportsDir"] as const;
+export const SCENARIO_RUN_OPTIONS = ["config", "scenarioRpc", "traders", "reportsDir"] as const;
 
 /** `strata scenario list`: the scenario files, then the generated cases. */
 export async function scenarioListCommand(print: (line: string) => void): Promise<void> {
@@ -57,7 +58,15 @@ export async function scenarioRunCommand(
   }
   try {
     print(`Scenario "${scenario.title}" on ${env.chain}`);
-    const { run, files } = await runAndReport(scenario, env, { reportsDir: o.reportsDir, progress: log });
+    const population =
+      o.traders === undefined
+        ? undefined
+        : { ...DEFAULT_POPULATION, tiers: DEFAULT_POPULATION.tiers.map((t) => ({ ...t, traders: o.traders! })) };
+    const { run, files } = await runAndReport(scenario, env, {
+      reportsDir: o.reportsDir,
+      progress: log,
+      ...(population === undefined ? {} : { population }),
+    });
     print(`\n${renderTierTable(run.report)}`);
     print(`\nwrote ${files.json} and ${files.html}`);
     if (run.report.invariants.failures.length > 0 || run.report.tiers.some((t) => !t.firewall.ok)) {
