@@ -21,6 +21,7 @@ import {
   type GeneratorParams,
   type Scenario,
 } from "../../sdk/src/scenario/index.js";
+import { expectNear } from "../helpers/approx.js";
 
 const HISTORICAL = ["eth-whale-2025", "jelly-2025", "luna-2022", "mango-2022", "mar-2020", "oct-2025"];
 const MAJORS = ["ETH/USD", "BTC/USD"];
@@ -157,12 +158,12 @@ describe("Scenarios (sdk/src/scenario)", () => {
       const first30 = eth.find((p) => p.price / eth[0]!.price - 1 <= -0.3)!;
       expect(first30.t / HOUR).to.be.within(11, 13);
       const ethLow = low(eth);
-      expect(ethLow.move).to.be.closeTo(-0.51, 0.01);
-      expect(ethLow.t / HOUR).to.be.closeTo(26, 1);
+      expectNear(ethLow.move, -0.51, 0.01);
+      expectNear(ethLow.t / HOUR, 26, 1);
       expect(eth[0]!.price).to.equal(194.97);
       expect(ethLow.price).to.equal(95.87);
       const btcLow = low(series(s.points, "BTC/USD"));
-      expect(btcLow.move).to.be.closeTo(-0.51, 0.02);
+      expectNear(btcLow.move, -0.51, 0.02);
       expect(btcLow.t).to.equal(ethLow.t);
       expect(s.oracle.mode).to.equal("live");
     });
@@ -190,7 +191,7 @@ describe("Scenarios (sdk/src/scenario)", () => {
       expect(pump.move).to.be.at.least(20); // +2,000%
       expect(pump.move).to.be.below(25);
       const after = low(mngo.filter((p) => p.t > pump.t));
-      expect(after.price / pump.price - 1).to.be.closeTo(-0.97, 0.01);
+      expectNear(after.price / pump.price - 1, -0.97, 0.01);
       // MNGO is long-tail (edge only); ETH/USD is held flat to populate every tier.
       expect(get("mango-2022").assets).to.deep.equal([
         { id: "MNGO/USD", tiers: [2], longTail: true },
@@ -216,7 +217,7 @@ describe("Scenarios (sdk/src/scenario)", () => {
       };
       for (const [asset, move] of Object.entries(expected)) {
         const l = low(series(s.points, asset));
-        expect(l.move, asset).to.be.closeTo(move, 0.01);
+        expectNear(l.move, move, 0.01, asset);
         expect(l.t, asset).to.be.at.most(45 * MINUTE);
       }
       expect(s.expectations).to.deep.equal({
@@ -421,7 +422,7 @@ describe("Scenarios (sdk/src/scenario)", () => {
       expect(draws).to.deep.equal(Array.from({ length: 1000 }, () => b()));
       expect(Math.min(...draws)).to.be.at.least(0);
       expect(Math.max(...draws)).to.be.below(1);
-      expect(draws.reduce((x, y) => x + y, 0) / draws.length).to.be.closeTo(0.5, 0.05);
+      expectNear(draws.reduce((x, y) => x + y, 0) / draws.length, 0.5, 0.05);
       expect(mulberry32(8)()).to.not.equal(mulberry32(7)());
     });
 
@@ -448,7 +449,7 @@ describe("Scenarios (sdk/src/scenario)", () => {
       expect(s.points).to.have.length(21);
       expect(s.points.map((p) => p.t)).to.deep.equal(Array.from({ length: 21 }, (_, k) => k * 60));
       series(s.points, "ETH/USD").forEach((p, k) => {
-        expect(p.price / (3000 * 0.98 ** k) - 1, `step ${k}`).to.be.closeTo(0, 1e-7);
+        expectNear(p.price / (3000 * 0.98 ** k) - 1, 0, 1e-7, `step ${k}`);
       });
       expect(s.points[0]!.prices).to.deep.equal(CRASH.open);
     });
@@ -459,7 +460,7 @@ describe("Scenarios (sdk/src/scenario)", () => {
       for (const asset of ["BTC/USD", "SOL/USD"]) {
         series(same.points, asset).forEach((p, k) => {
           const moved = p.price / Number(CRASH.open[asset]);
-          expect(moved / (eth[k]!.price / 3000) - 1, `${asset} step ${k}`).to.be.closeTo(0, 2e-7);
+          expectNear(moved / (eth[k]!.price / 3000) - 1, 0, 2e-7, `${asset} step ${k}`);
         });
       }
       const loose = generateScenario({ ...CRASH, correlation: 0.5 });
@@ -592,7 +593,7 @@ describe("Scenarios (sdk/src/scenario)", () => {
       const steady = generatedScenario("gen-steady-crash");
       expect(steady.oracle).to.deep.equal({ mode: "live" });
       expect(steady.points).to.have.length(21);
-      expect(low(series(steady.points, "ETH/USD")).move).to.be.closeTo(0.98 ** 20 - 1, 1e-6);
+      expectNear(low(series(steady.points, "ETH/USD")).move, 0.98 ** 20 - 1, 1e-6);
       expect(generatedScenario("gen-delayed-crash").oracle).to.deep.equal({ mode: "delayed", delaySteps: 2 });
       expect(generatedScenario("gen-stalled-feed").oracle.mode).to.equal("stalled");
       expect(generatedScenario("gen-sequencer-outage").sequencer).to.deep.equal({
