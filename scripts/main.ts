@@ -11,7 +11,7 @@
  */
 import { network } from "hardhat";
 
-import { DEFAULT_SCENARIO, resolveScenario, runAndReport } from "../sdk/src/scenario/run.js";
+import { DEFAULT_SCENARIO, resolveScenario, runAndReport, scenarioEnvironment } from "../sdk/src/scenario/run.js";
 import { renderTierTable } from "../sdk/src/scenario/table.js";
 
 const started = Date.now();
@@ -20,31 +20,10 @@ const log = (line: string) => console.log(`  [${((Date.now() - started) / 1000).
 const name = process.env.STRATA_SCENARIO ?? DEFAULT_SCENARIO;
 const scenario = await resolveScenario(name);
 const { ethers, networkName } = await network.create();
-const signers = await ethers.getSigners();
-if (signers.length < 7) throw new Error(`network "${networkName}" has ${signers.length} accounts; the demo needs 7`);
-const [deployer, executor, oracle, lp, traderOwner, makerOwner, keeper] = signers as [
-  (typeof signers)[number],
-  ...(typeof signers)[number][],
-];
 console.log(`Strata stress demo: "${scenario.title}" on network "${networkName}"`);
-const { run, files } = await runAndReport(
-  scenario,
-  {
-    node: ethers.provider,
-    provider: ethers.provider,
-    chain: networkName === "default" ? "hardhat (in-process)" : networkName,
-    actors: {
-      deployer,
-      executor: executor!,
-      oracle: oracle!,
-      lp: lp!,
-      traderOwner: traderOwner!,
-      makerOwner: makerOwner!,
-      keeper: keeper!,
-    },
-  },
-  { progress: log },
-);
+const chain = networkName === "default" ? "hardhat (in-process)" : networkName;
+const env = scenarioEnvironment(ethers.provider, await ethers.getSigners(), chain);
+const { run, files } = await runAndReport(scenario, env, { progress: log });
 console.log(`\n${renderTierTable(run.report)}`);
 console.log(`\nwrote ${files.json} and ${files.html} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
 const breached = run.report.tiers.filter((t) => !t.firewall.ok);

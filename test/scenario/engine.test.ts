@@ -8,11 +8,11 @@ import { expect } from "chai";
 import { tierSnapshot } from "../../sdk/src/scenario/checks.js";
 import { checkWaterfall, checkWaterfallOrder, type LiquidationEvent } from "../../sdk/src/scenario/events.js";
 import { DEFAULT_POPULATION, type PopulationPlan } from "../../sdk/src/scenario/population.js";
-import { prepareScenario, runPath, runScenario, type ScenarioEnvironment } from "../../sdk/src/scenario/runner.js";
+import { prepareScenario, runPath, runScenario } from "../../sdk/src/scenario/runner.js";
 import { formatUsd } from "../../sdk/src/scenario/html.js";
 import { renderTierTable } from "../../sdk/src/scenario/table.js";
 import type { Scenario, ScenarioPoint } from "../../sdk/src/scenario/types.js";
-import { connectChain } from "../helpers/foundation.js";
+import { embeddedScenarioEnvironment } from "../helpers/scenario.js";
 
 /** 40 traders per tier: the engine's logic, quickly (the historical scenarios run the full population). */
 const SMALL: PopulationPlan = {
@@ -50,25 +50,6 @@ function scenario(points: ScenarioPoint[]): Scenario {
     points,
     oracle: { mode: "live" },
     keeperCapacityPerBlock: 15,
-  };
-}
-
-async function environment(): Promise<ScenarioEnvironment> {
-  const { ethers } = await connectChain();
-  const s = await ethers.getSigners();
-  return {
-    node: ethers.provider,
-    provider: ethers.provider,
-    chain: "hardhat (in-process)",
-    actors: {
-      deployer: s[0]!,
-      executor: s[1]!,
-      oracle: s[2]!,
-      lp: s[3]!,
-      traderOwner: s[4]!,
-      makerOwner: s[5]!,
-      keeper: s[6]!,
-    },
   };
 }
 
@@ -137,7 +118,7 @@ describe("scenario engine (sdk/src/scenario)", function () {
       { "ETH/USD": 0.96, "BTC/USD": 0.97, "ALT/USD": 0.8 },
       12,
     );
-    const env = await environment();
+    const env = await embeddedScenarioEnvironment();
     const { report, stats, events } = await runScenario(scenario(points), env, {
       feedPoints: points,
       population: SMALL,
@@ -178,7 +159,7 @@ describe("scenario engine (sdk/src/scenario)", function () {
     const open = { "ETH/USD": 3000, "BTC/USD": 60000, "ALT/USD": 2 };
     const crash = path(open, { "ALT/USD": 0.75 }, 8);
     const flat = path(open, {}, 8);
-    const env = await environment();
+    const env = await embeddedScenarioEnvironment();
     const prepared = await prepareScenario(scenario(crash), env, { population: SMALL });
     // Both runs are read at one time, long after either ends: pending funding is then the same function of time.
     const closeAt = (await env.provider.getBlock("latest"))!.timestamp + 200_000;

@@ -9,31 +9,12 @@ import { expect } from "chai";
 
 import { DEFAULT_POPULATION } from "../../sdk/src/scenario/population.js";
 import { resolveScenario, runAndReport, scenarioNames } from "../../sdk/src/scenario/run.js";
-import type { ScenarioEnvironment, ScenarioRun } from "../../sdk/src/scenario/runner.js";
+import type { ScenarioRun } from "../../sdk/src/scenario/runner.js";
 import type { Scenario, StressReport } from "../../sdk/src/scenario/types.js";
-import { connectChain } from "../helpers/foundation.js";
+import { embeddedScenarioEnvironment } from "../helpers/scenario.js";
 
 /** The reserve each tier may draw per epoch (deploy/tiers.ts): core 250,000, pro 100,000, edge none. */
 const RESERVE_CAP = [250_000n, 100_000n, 0n].map((usd) => usd * 10n ** 18n);
-
-async function environment(): Promise<ScenarioEnvironment> {
-  const { ethers } = await connectChain();
-  const s = await ethers.getSigners();
-  return {
-    node: ethers.provider,
-    provider: ethers.provider,
-    chain: "hardhat (in-process)",
-    actors: {
-      deployer: s[0]!,
-      executor: s[1]!,
-      oracle: s[2]!,
-      lp: s[3]!,
-      traderOwner: s[4]!,
-      makerOwner: s[5]!,
-      keeper: s[6]!,
-    },
-  };
-}
 
 const runs = new Map<string, { scenario: Scenario; run: ScenarioRun }>();
 
@@ -42,7 +23,7 @@ async function run(name: string): Promise<{ scenario: Scenario; run: ScenarioRun
   let entry = runs.get(name);
   if (entry === undefined) {
     const scenario = await resolveScenario(name);
-    const { run } = await runAndReport(scenario, await environment());
+    const { run } = await runAndReport(scenario, await embeddedScenarioEnvironment());
     entry = { scenario, run };
     runs.set(name, entry);
   }

@@ -5,7 +5,7 @@
  * and writes the JSON and HTML reports. Exits 1 when an invariant fails or a tier's firewall is breached.
  */
 import { DEFAULT_POPULATION } from "../scenario/population.js";
-import { nodeActors, resolveScenario, runAndReport, scenarioNames } from "../scenario/run.js";
+import { nodeActors, resolveScenario, runAndReport, scenarioEnvironment, scenarioNames } from "../scenario/run.js";
 import type { ScenarioEnvironment } from "../scenario/runner.js";
 import { renderTierTable } from "../scenario/table.js";
 import { connect } from "./connect.js";
@@ -36,21 +36,7 @@ export async function scenarioRunCommand(
   if (o.scenarioRpc === undefined) {
     const { network } = await import("hardhat");
     const { ethers } = await network.create();
-    const [deployer, executor, oracle, lp, traderOwner, makerOwner, keeper] = await ethers.getSigners();
-    env = {
-      node: ethers.provider,
-      provider: ethers.provider,
-      chain: "hardhat (in-process)",
-      actors: {
-        deployer: deployer!,
-        executor: executor!,
-        oracle: oracle!,
-        lp: lp!,
-        traderOwner: traderOwner!,
-        makerOwner: makerOwner!,
-        keeper: keeper!,
-      },
-    };
+    env = scenarioEnvironment(ethers.provider, await ethers.getSigners(), "hardhat (in-process)");
   } else {
     const { provider } = await connect(o.scenarioRpc);
     close = () => provider.destroy();

@@ -39,19 +39,16 @@ export async function resolveScenario(name: string, dir: string = SCENARIO_DIR):
   });
 }
 
-/**
- * The seven roles of a run from a development node's unlocked accounts (`hardhat node`, anvil: `eth_accounts`).
- */
-export async function nodeActors(provider: JsonRpcProvider): Promise<ScenarioActors> {
-  const accounts = await provider.listAccounts();
-  if (accounts.length < 7) {
+/** The seven roles of a run from funded signers, in order (the first seven). */
+export function actorsFromSigners(signers: readonly Signer[]): ScenarioActors {
+  if (signers.length < 7) {
     throw new ScenarioError({
       code: "UnsuitableNode",
-      message: `The node has ${accounts.length} unlocked accounts; a scenario needs 7.`,
+      message: `The node has ${signers.length} funded accounts; a scenario needs 7.`,
       hint: "Run it against a development node with its default accounts (hardhat node, or anvil).",
     });
   }
-  const [deployer, executor, oracle, lp, traderOwner, makerOwner, keeper] = accounts as Signer[] as [
+  const [deployer, executor, oracle, lp, traderOwner, makerOwner, keeper] = signers as [
     Signer,
     Signer,
     Signer,
@@ -61,6 +58,20 @@ export async function nodeActors(provider: JsonRpcProvider): Promise<ScenarioAct
     Signer,
   ];
   return { deployer, executor, oracle, lp, traderOwner, makerOwner, keeper };
+}
+
+/** The environment of a run on a node reached through `provider` with `signers` (Hardhat's, or a node's). */
+export function scenarioEnvironment(
+  provider: ScenarioEnvironment["provider"] & ScenarioEnvironment["node"],
+  signers: readonly Signer[],
+  chain: string,
+): ScenarioEnvironment {
+  return { node: provider, provider, chain, actors: actorsFromSigners(signers) };
+}
+
+/** The seven roles of a run from a development node's unlocked accounts (`hardhat node`, anvil: `eth_accounts`). */
+export async function nodeActors(provider: JsonRpcProvider): Promise<ScenarioActors> {
+  return actorsFromSigners(await provider.listAccounts());
 }
 
 export interface RunAndReportOptions {
