@@ -10,6 +10,7 @@ import { expect } from "chai";
 
 import { formatUsd, renderStressHtml, TIER_COLORS, writeStressReport } from "../../sdk/src/scenario/html.js";
 import { escapeXml, niceTicks } from "../../sdk/src/scenario/svg.js";
+import { renderTierTable } from "../../sdk/src/scenario/table.js";
 import type { StressReport } from "../../sdk/src/scenario/types.js";
 import { sampleReport } from "./fixtures/sampleReport.js";
 
@@ -214,6 +215,38 @@ describe("stress report HTML", () => {
       expect(page).to.include("<h2>Invariant failures (1)</h2>");
       expect(page).to.include("<li>step 7: Σ collateral != vault balance (pro)</li>");
       expect(html).to.not.include("Invariant failures");
+    });
+
+    it("shows the whale's outcome when the scenario has one, and no whale section otherwise", () => {
+      expect(html).to.not.include('data-section="whale"');
+      const report = sampleReport();
+      report.whale = {
+        account: "0x00000000000000000000000000000000000000000000000000000000000000a7",
+        notional: "3000000000000000000000000",
+        margin: "150000000000000000000000",
+        withdrawn: "62059610000000000000000",
+        liquidations: 0,
+        takenOver: false,
+        finalEquity: "-1250500000000000000000",
+      };
+      const page = renderStressHtml(report);
+      const section = /<section class="card" data-section="whale">[\s\S]*?<\/section>/.exec(page)?.[0];
+      expect(section, "whale section").to.be.a("string");
+      expect(section).to.include("<dt>Notional at open</dt><dd>$3,000,000.00</dd>");
+      expect(section).to.include("<dt>Margin deposited</dt><dd>$150,000.00</dd>");
+      expect(section).to.include("<dt>Margin withdrawn</dt><dd>$62,059.61</dd>");
+      expect(section).to.include('<dt>Ended</dt><dd><strong class="ok">never liquidated</strong></dd>');
+      expect(section).to.include("<dt>Final equity</dt><dd>-$1,250.50</dd>");
+      expect(renderTierTable(report)).to.match(
+        /\nwhale: \$3,000,000\.00 notional on \$150,000\.00 margin, withdrew \$62,059\.61; never liquidated, final equity -\$1,250\.50$/,
+      );
+      expect(renderTierTable(sampleReport())).to.not.include("whale");
+
+      report.whale.takenOver = true;
+      expect(renderStressHtml(report)).to.include('<strong class="fail">taken over by the backstop</strong>');
+      report.whale.takenOver = false;
+      report.whale.liquidations = 2;
+      expect(renderStressHtml(report)).to.include("<strong>2 partial liquidations</strong>");
     });
 
     it("escapes every text taken from the report", () => {

@@ -362,6 +362,31 @@ function factsSection(report: StressReport): string {
   return `<section class="card"><h2>Run</h2><dl class="facts">${facts.join("")}</dl></section>`;
 }
 
+/** What the whale (DESIGN §8, the March 2025 ETH whale) did and how it ended; nothing when the scenario has none. */
+function whaleSection(report: StressReport): string {
+  const w = report.whale;
+  if (w === undefined) return "";
+  const ended = w.takenOver
+    ? '<strong class="fail">taken over by the backstop</strong>'
+    : w.liquidations > 0
+      ? `<strong>${escapeXml(plural(w.liquidations, "partial liquidation"))}</strong>`
+      : '<strong class="ok">never liquidated</strong>';
+  const facts = [
+    fact("Account", `<code>${escapeXml(w.account)}</code>`),
+    fact("Notional at open", escapeXml(formatUsd(w.notional))),
+    fact("Margin deposited", escapeXml(formatUsd(w.margin))),
+    fact("Margin withdrawn", escapeXml(formatUsd(w.withdrawn))),
+    fact("Ended", ended),
+    fact("Final equity", escapeXml(formatUsd(w.finalEquity, { signed: true }))),
+  ];
+  return (
+    '<section class="card" data-section="whale"><h2>Whale</h2>' +
+    '<p class="muted">A leveraged account that withdrew every unit of margin the clearing house let go ' +
+    "(unrealized profit is not withdrawable) and then rode the path.</p>" +
+    `<dl class="facts">${facts.join("")}</dl></section>`
+  );
+}
+
 function sourcesSection(report: StressReport): string {
   const sources = report.scenario.sources;
   const body =
@@ -588,6 +613,7 @@ export function renderStressHtml(report: StressReport): string {
     `<div class="grid2">${factsSection(report)}${sourcesSection(report)}</div>` +
     invariantFailures(report) +
     tierTable(report, tiers) +
+    whaleSection(report) +
     charts.join("") +
     `<footer>Generated from <code>stress-${escapeXml(scenario.name)}.json</code> · run started` +
     ` ${escapeXml(report.startedAt)} on ${escapeXml(report.chain)}</footer>` +

@@ -54,10 +54,17 @@ export function renderTierTable(report: StressReport): string {
       ? `DESIGN §6: ${report.invariants.checks} checks, all passed`
       : `DESIGN §6: ${failures.length} of ${report.invariants.checks} checks FAILED:\n  ${failures.join("\n  ")}`;
   const seconds = (report.wallTimeMs / 1000).toFixed(1);
+  const w = report.whale;
+  const whale =
+    w === undefined
+      ? ""
+      : `\nwhale: ${formatUsd(w.notional)} notional on ${formatUsd(w.margin)} margin, withdrew ${formatUsd(w.withdrawn)}; ` +
+        `${w.takenOver ? "taken over by the backstop" : w.liquidations > 0 ? `${w.liquidations} partial liquidation(s)` : "never liquidated"}, ` +
+        `final equity ${formatUsd(w.finalEquity, { signed: true })}`;
   return (
     `${report.scenario.title} — ${report.scenario.points} points, oracle ${report.scenario.oracle.mode}, ` +
     `${report.scenario.keeperCapacityPerBlock} liquidations per block, on ${report.chain} in ${seconds} s\n` +
     `${table.toString()}\n${verdict}; peak keeper block ${report.gas.peakBlockGas.toLocaleString("en-US")} gas, ` +
-    `${report.gas.liquidations.length} liquidation transactions`
+    `${report.gas.liquidations.length} liquidation transactions${whale}`
   );
 }
