@@ -32,7 +32,7 @@ export interface LocalNode {
 }
 
 /** A port nothing listens on now (bind port 0, read it, release it). */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);

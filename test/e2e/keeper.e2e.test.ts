@@ -12,7 +12,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
@@ -22,6 +21,7 @@ import { HDNodeWallet, JsonRpcProvider, Mnemonic, NonceManager, parseUnits, Wall
 import { TransactionOutOfGasError } from "../../sdk/src/client/index.js";
 import { createStrataClient, type StrataClient } from "../../sdk/src/client/strata.js";
 import { readManifest, type Manifest } from "../../sdk/src/deploy/manifest.js";
+import { freePort } from "../../scripts/lib/localNode.js";
 import { MockERC20__factory } from "../../types/index.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -38,19 +38,6 @@ const w = (x: string) => parseUnits(x, 18);
 
 function defaultKey(index: number): string {
   return HDNodeWallet.fromMnemonic(MNEMONIC, `m/44'/60'/0'/0/${index}`).privateKey;
-}
-
-/** A port nothing listens on now (bind port 0, read it, release it). */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

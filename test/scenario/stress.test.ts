@@ -60,6 +60,18 @@ function expectSound(scenario: Scenario, { report, stats }: ScenarioRun): void {
   }
 }
 
+/** A shock on a market listed in edge only: edge liquidates, core and pro see nothing at all. */
+async function expectEdgeOnlyShock(name: string): Promise<void> {
+  const { scenario, run: r, report } = await run(name);
+  expectSound(scenario, r);
+  expect(tier(report, "edge").liquidations + tier(report, "edge").backstops).to.be.greaterThan(0);
+  for (const inner of ["core", "pro"] as const) {
+    const t = tier(report, inner);
+    expect([t.liquidations, t.backstops, t.adlCount], inner).to.deep.equal([0, 0, 0]);
+    expect(sum(t.badDebt, t.insuranceUsed, t.reserveUsed, t.poolPnl), inner).to.equal(0n);
+  }
+}
+
 describe("cascading-shock scenarios (DESIGN §8)", function () {
   this.timeout(600_000);
 
@@ -102,25 +114,11 @@ describe("cascading-shock scenarios (DESIGN §8)", function () {
     });
 
     it("Mango Oct 2022: +2,000% then −97% on a thin edge-only market; core and pro see nothing", async () => {
-      const { scenario, run: r, report } = await run("mango-2022");
-      expectSound(scenario, r);
-      expect(tier(report, "edge").liquidations + tier(report, "edge").backstops).to.be.greaterThan(0);
-      for (const name of ["core", "pro"] as const) {
-        const t = tier(report, name);
-        expect([t.liquidations, t.backstops, t.adlCount]).to.deep.equal([0, 0, 0]);
-        expect(sum(t.badDebt, t.insuranceUsed, t.reserveUsed, t.poolPnl)).to.equal(0n);
-      }
+      await expectEdgeOnlyShock("mango-2022");
     });
 
     it("JELLY March 2025: +400–500% in an hour on a low-cap edge market; core and pro see nothing", async () => {
-      const { scenario, run: r, report } = await run("jelly-2025");
-      expectSound(scenario, r);
-      expect(tier(report, "edge").liquidations + tier(report, "edge").backstops).to.be.greaterThan(0);
-      for (const name of ["core", "pro"] as const) {
-        const t = tier(report, name);
-        expect([t.liquidations, t.backstops, t.adlCount]).to.deep.equal([0, 0, 0]);
-        expect(sum(t.badDebt, t.insuranceUsed, t.reserveUsed, t.poolPnl)).to.equal(0n);
-      }
+      await expectEdgeOnlyShock("jelly-2025");
     });
 
     it("the March 2025 whale: it can withdraw only margin in hand above IM, never its unrealized profit, and leaves no bad debt", async () => {
