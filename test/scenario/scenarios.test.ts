@@ -21,11 +21,13 @@ import {
   type GeneratorParams,
   type Scenario,
 } from "../../sdk/src/scenario/index.js";
+import { localFoundationConfig } from "../../deploy/local.js";
 import { expectNear } from "../helpers/approx.js";
 
 const HISTORICAL = ["eth-whale-2025", "jelly-2025", "luna-2022", "mango-2022", "mar-2020", "oct-2025"];
 const MAJORS = ["ETH/USD", "BTC/USD"];
 const HOUR = 3600;
+const ZERO = "0x0000000000000000000000000000000000000000";
 const MINUTE = 60;
 
 /** The price series of one asset: every point's time and price (carried forward where a point leaves it out). */
@@ -582,8 +584,9 @@ describe("Scenarios (sdk/src/scenario)", () => {
   });
 
   describe("named generated scenarios", () => {
-    it("all five generate, validate and isolate their failure mode", () => {
+    it("all six generate, validate and isolate their failure mode", () => {
       expect(generatedScenarioNames()).to.deep.equal([
+        "gen-dead-feed",
         "gen-delayed-crash",
         "gen-low-keeper-capacity",
         "gen-sequencer-outage",
@@ -605,9 +608,27 @@ describe("Scenarios (sdk/src/scenario)", () => {
       for (const name of generatedScenarioNames()) {
         const s = generatedScenario(name);
         expect(s.name).to.equal(name);
-        expect(series(s.points, "ETH/USD")).to.deep.equal(series(steady.points, "ETH/USD"));
         expect(GENERATED_SCENARIOS[name]!.name).to.equal(name);
+        // The same crash minute by minute; the dead feed needs longer points to outlive the feeds' maximum age.
+        if (name !== "gen-dead-feed")
+          expect(series(s.points, "ETH/USD")).to.deep.equal(series(steady.points, "ETH/USD"));
       }
+    });
+
+    it("gen-dead-feed: no round for longer than the feeds' maximum age while the market falls, then a catch-up", () => {
+      const dead = generatedScenario("gen-dead-feed");
+      expect(dead.points.map((p) => p.t)).to.deep.equal(Array.from({ length: 13 }, (_, k) => k * 600));
+      expect(dead.oracle).to.deep.equal({ mode: "stalled", stallFromStep: 2, stallSteps: 9 });
+      const feed = oracleView(dead);
+      const rounds = feed.filter((p) => p.prices["ETH/USD"] !== undefined).map((p) => p.t);
+      expect(rounds).to.deep.equal([0, 600, 6600, 7200]);
+      // The ETH feed's maximum age in the deployment every scenario runs on (deploy/local.ts).
+      const holders = { risk: ZERO, guardian: ZERO, oracle: ZERO, controller: ZERO };
+      const maxAge = localFoundationConfig(holders).assets.find((a) => a.id === "ETH/USD")!.primaryMaxAgeSeconds!;
+      expect(6600 - 600).to.be.greaterThan(maxAge);
+      // The market fell 2% a point through the silence: the catch-up round is 0.98^10 of the last one.
+      const eth = resolvePrices(feed).map((p) => Number(p["ETH/USD"]));
+      expectNear(eth[11]! / eth[1]! - 1, 0.98 ** 10 - 1, 1e-6);
     });
 
     it("refuses an unknown name, listing the known ones", () => {

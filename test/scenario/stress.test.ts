@@ -75,12 +75,12 @@ async function expectEdgeOnlyShock(name: string): Promise<void> {
 describe("cascading-shock scenarios (DESIGN §8)", function () {
   this.timeout(600_000);
 
-  it("lists six historical scenarios and five generated cases", async () => {
+  it("lists six historical scenarios and six generated cases", async () => {
     const names = await scenarioNames();
     for (const name of ["mar-2020", "luna-2022", "mango-2022", "eth-whale-2025", "jelly-2025", "oct-2025"]) {
       expect(names).to.include(name);
     }
-    expect(names.filter((n) => n.startsWith("gen-"))).to.have.length(5);
+    expect(names.filter((n) => n.startsWith("gen-"))).to.have.length(6);
   });
 
   describe("historical", () => {
@@ -154,6 +154,23 @@ describe("cascading-shock scenarios (DESIGN §8)", function () {
       for (let k = stallFromStep!; k < stallFromStep! + stallSteps!; k++) {
         expect(report.steps[k]!.oraclePrices["ETH/USD"], `point ${k}`).to.equal(frozen);
       }
+    });
+
+    it("a dead feed: 90 minutes without a round while the market falls; the catch-up's losses stay in their tiers", async () => {
+      const { scenario, run: r, report } = await run("gen-dead-feed");
+      expectSound(scenario, r);
+      const { stallFromStep, stallSteps } = scenario.oracle;
+      const end = stallFromStep! + stallSteps!;
+      const frozen = report.steps[stallFromStep! - 1]!.oraclePrices["ETH/USD"];
+      for (let k = stallFromStep!; k < end; k++) {
+        expect(report.steps[k]!.oraclePrices["ETH/USD"], `point ${k}`).to.equal(frozen);
+      }
+      expect(report.steps[end]!.oraclePrices["ETH/USD"]).to.equal(report.steps[end]!.marketPrices["ETH/USD"]);
+      // The losses the silence hid land at the catch-up: takeovers in the leveraged tiers, none in core.
+      const atCatchUp = report.steps[end]!.tiers;
+      expect(atCatchUp[1]!.backstops + atCatchUp[2]!.backstops).to.be.greaterThan(0);
+      expect(tier(report, "core").badDebt).to.equal("0");
+      expect(BigInt(tier(report, "pro").badDebt) + BigInt(tier(report, "edge").badDebt)).to.be.greaterThan(0n);
     });
 
     it("a sequencer outage: nothing lands while it is down, then the grace period, then the keepers catch up", async () => {

@@ -30,6 +30,18 @@ export const GENERATED_SCENARIOS: Readonly<Record<string, GeneratorParams>> = {
     ...STEADY_CRASH,
     oracle: { mode: "stalled", stallFromStep: 5, stallSteps: 6 },
   },
+  /**
+   * A dead feed: ten-minute points, and the feeds miss nine of them from point 2 (90 minutes without a round,
+   * past the feeds' 70-minute maximum age) while the market keeps falling 2% a point, then catch up with a -17%
+   * jump. The costliest oracle failure: losses build unseen, and the waterfall meets them all at once.
+   */
+  "gen-dead-feed": {
+    name: "gen-dead-feed",
+    ...STEADY_CRASH,
+    stepSeconds: 600,
+    steps: 12,
+    oracle: { mode: "stalled", stallFromStep: 2, stallSteps: 9 },
+  },
   /** The L2 sequencer is down for four points from point 6, then five minutes of grace. */
   "gen-sequencer-outage": {
     name: "gen-sequencer-outage",
