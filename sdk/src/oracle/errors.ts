@@ -1,3 +1,5 @@
+import { ToolError, type ToolErrorParameters } from "../shared/toolError.js";
+
 /** What went wrong in an oracle tool, for `switch`: each code has its own message and hint. */
 export type OracleToolErrorCode =
   /** A price that is not a positive decimal with at most 18 places, or that rounds to 0 at a feed's decimals. */
@@ -15,14 +17,8 @@ export type OracleToolErrorCode =
   /** `advanceChainTime` on a chain that cannot do it: no JSON-RPC `send`, or a point not after the chain's time. */
   | "ChainTimeUnavailable";
 
-/** Everything an {@link OracleToolError} carries. */
-export interface OracleToolErrorParameters {
-  code: OracleToolErrorCode;
-  message: string;
-  hint: string;
-  issues?: readonly string[];
-  cause?: unknown;
-}
+/** Everything a {@link OracleToolError} carries. */
+export type OracleToolErrorParameters = ToolErrorParameters<OracleToolErrorCode>;
 
 /**
  * A refusal of the oracle tools (pushing prices, parsing and replaying price paths), raised before anything is
@@ -35,18 +31,6 @@ export interface OracleToolErrorParameters {
  *   if (error instanceof OracleToolError && error.code === "InvalidPrice") console.error(error.message, error.hint);
  * }
  */
-export class OracleToolError extends Error {
+export class OracleToolError extends ToolError<OracleToolErrorCode> {
   override name = "OracleToolError";
-  readonly code: OracleToolErrorCode;
-  /** What to do about it. */
-  readonly hint: string;
-  /** Every problem found, one line each (price path validation). */
-  readonly issues: readonly string[];
-
-  constructor(p: OracleToolErrorParameters) {
-    super(p.message, p.cause === undefined ? undefined : { cause: p.cause });
-    this.code = p.code;
-    this.hint = p.hint;
-    this.issues = p.issues ?? [];
-  }
 }

@@ -1,3 +1,5 @@
+import { ToolError, type ToolErrorParameters } from "../shared/toolError.js";
+
 /** What went wrong with a scenario, for `switch`: each code has its own message and hint. */
 export type ScenarioErrorCode =
   /** A scenario file or object that fails validation: `issues` lists every problem with where it is. */
@@ -10,13 +12,7 @@ export type ScenarioErrorCode =
   | "UnsuitableNode";
 
 /** Everything a {@link ScenarioError} carries. */
-export interface ScenarioErrorParameters {
-  code: ScenarioErrorCode;
-  message: string;
-  hint: string;
-  issues?: readonly string[];
-  cause?: unknown;
-}
+export type ScenarioErrorParameters = ToolErrorParameters<ScenarioErrorCode>;
 
 /**
  * A refusal of the scenario tools (reading, validating and generating scenarios). `message` says what is wrong
@@ -29,18 +25,6 @@ export interface ScenarioErrorParameters {
  *   if (error instanceof ScenarioError && error.code === "InvalidScenario") console.error(error.message, error.hint);
  * }
  */
-export class ScenarioError extends Error {
+export class ScenarioError extends ToolError<ScenarioErrorCode> {
   override name = "ScenarioError";
-  readonly code: ScenarioErrorCode;
-  /** What to do about it. */
-  readonly hint: string;
-  /** Every problem found, one line each (`<field>: <problem>`). */
-  readonly issues: readonly string[];
-
-  constructor(p: ScenarioErrorParameters) {
-    super(p.message, p.cause === undefined ? undefined : { cause: p.cause });
-    this.code = p.code;
-    this.hint = p.hint;
-    this.issues = p.issues ?? [];
-  }
 }
