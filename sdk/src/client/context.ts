@@ -32,6 +32,7 @@ import {
   type StrataAccessManager,
 } from "../../../types/index.js";
 import type { NonPayableOverrides, TypedContractMethod } from "../../../types/common.js";
+import { gasLimitFor } from "../shared/gas.js";
 import { withStrataErrors, type DecodeOptions, type TokenInfo } from "./errors.js";
 
 // ================================================================== addresses
@@ -268,16 +269,14 @@ export class ClientContext {
 
   /**
    * Sends `call` as `action`, returning the response or, with `wait`, the receipt. Without a `gasLimit`
-   * override, the limit is the estimate plus {@link gasHeadroomBps} (rounded up); a revert found while
-   * estimating is thrown as its StrataError before anything is sent.
+   * override, the limit is the estimate plus {@link gasHeadroomBps} (`gasLimitFor`: rounded up, at most the
+   * EIP-7825 cap); a revert found while estimating is thrown as its StrataError before anything is sent.
    */
   async send<W extends boolean>(action: string, call: BoundCall<unknown>, options: WriteOptions<W> = {}) {
     this.requireSigner(action);
     const overrides: NonPayableOverrides = { ...options.overrides };
     if (overrides.gasLimit === undefined || overrides.gasLimit === null) {
-      const estimate = await this.read(call.estimateGas());
-      // Rounded up: the headroom is never less than asked.
-      overrides.gasLimit = (estimate * (10_000n + this.gasHeadroomBps) + 9_999n) / 10_000n;
+      overrides.gasLimit = gasLimitFor(await this.read(call.estimateGas()), this.gasHeadroomBps);
     }
     const tx = await this.read(call.send(overrides));
     if (options.wait !== true) return tx as WriteResult<W>;

@@ -5,6 +5,7 @@
  */
 import type { Logger } from "pino";
 
+import { gasLimitFor } from "../shared/gas.js";
 import { mapBounded } from "./concurrency.js";
 import { wadToNumber, type KeeperMetrics } from "./metrics.js";
 import type { EvaluatedAction } from "./planner.js";
@@ -30,14 +31,7 @@ export interface ExecutorOptions {
   gasHeadroomBps: number;
 }
 
-/** The EIP-7825 cap on a transaction's gas limit (2^24). */
-export const MAX_TRANSACTION_GAS = 16_777_216n;
-
-/** `estimate` plus `headroomBps`, rounded up, at most {@link MAX_TRANSACTION_GAS}. */
-export function gasLimitFor(estimate: bigint, headroomBps: number): bigint {
-  const limit = (estimate * (10_000n + BigInt(headroomBps)) + 9_999n) / 10_000n;
-  return limit < MAX_TRANSACTION_GAS ? limit : MAX_TRANSACTION_GAS;
-}
+export { gasLimitFor, MAX_TRANSACTION_GAS } from "../shared/gas.js";
 
 export class ActionExecutor {
   private readonly coolOffUntil = new Map<bigint, number>();

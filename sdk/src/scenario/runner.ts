@@ -21,6 +21,7 @@ import {
 import { accountBucket, insuranceBucket } from "../client/buckets.js";
 import { deployFoundation, type FoundationDeployment } from "../deploy/foundation.js";
 import { HealthScanner } from "../keeper/scanner.js";
+import { MAX_TRANSACTION_GAS } from "../shared/gas.js";
 import {
   checkFirewallLogs,
   checkImproved,
@@ -95,7 +96,7 @@ const USDC_SCALE = 10n ** 12n;
 const GAS_PER_ACCOUNT = 600_000;
 const ADL_TARGETS = 20;
 /** A transaction's gas cap (EIP-7825: 2^24): no keeper transaction asks for more. */
-const MAX_TX_GAS = 16_000_000;
+const MAX_TX_GAS = Number(MAX_TRANSACTION_GAS);
 
 /** Whole dollars of a quote-WAD amount, for charts. */
 const dollars = (wad: bigint): number => Number(formatUnits(wad, 18));
