@@ -21,7 +21,10 @@ import {
   type GeneratorParams,
   type Scenario,
 } from "../../sdk/src/scenario/index.js";
+import { Wallet } from "ethers";
+
 import { localFoundationConfig } from "../../deploy/local.js";
+import { actorsFromSigners } from "../../sdk/src/scenario/run.js";
 import { expectNear } from "../helpers/approx.js";
 
 const HISTORICAL = ["eth-whale-2025", "jelly-2025", "luna-2022", "mango-2022", "mar-2020", "oct-2025"];
@@ -629,6 +632,17 @@ describe("Scenarios (sdk/src/scenario)", () => {
       // The market fell 2% a point through the silence: the catch-up round is 0.98^10 of the last one.
       const eth = resolvePrices(feed).map((p) => Number(p["ETH/USD"]));
       expectNear(eth[11]! / eth[1]! - 1, 0.98 ** 10 - 1, 1e-6);
+    });
+
+    it("takes a run's seven roles from the first seven signers, and refuses a node with fewer", () => {
+      const signers = Array.from({ length: 8 }, () => Wallet.createRandom());
+      const actors = actorsFromSigners(signers);
+      const roles = [actors.deployer, actors.executor, actors.oracle, actors.lp, actors.traderOwner];
+      expect([...roles, actors.makerOwner, actors.keeper]).to.deep.equal(signers.slice(0, 7));
+      const error = refusal(() => actorsFromSigners(signers.slice(0, 6)));
+      expect(error.code).to.equal("UnsuitableNode");
+      expect(error.message).to.equal("The node has 6 funded accounts; a scenario needs 7.");
+      expect(error.hint).to.contain("hardhat node, or anvil");
     });
 
     it("refuses an unknown name, listing the known ones", () => {

@@ -27,6 +27,10 @@ interface OptionSpec {
   inFile?: boolean;
 }
 
+/** A whole number of any size (token units, quote WAD), kept as its decimal string for a bigint. */
+const wholeNumber = z
+  .union([z.string(), z.number()])
+  .pipe(z.coerce.string().regex(/^\d+$/, { message: "must be a whole number" }));
 const positiveInt = z.coerce.number().int({ message: "must be a whole number" }).positive({ message: "must be > 0" });
 
 /** A switch: `true`/`false` in the file, `1`/`0`/`true`/`false` in the environment. */
@@ -179,9 +183,7 @@ export const OPTIONS = {
     flag: "--min-profit <quoteWad>",
     env: "STRATA_KEEPER_MIN_PROFIT",
     description: "keeper: least reward net of gas for an action, quote WAD (1e18 = 1 quote unit)",
-    schema: z
-      .union([z.string(), z.number()])
-      .pipe(z.coerce.string().regex(/^\d+$/, { message: "must be a whole number" })),
+    schema: wholeNumber,
     default: "0",
   },
   collateralRepayMax: {
@@ -189,9 +191,7 @@ export const OPTIONS = {
     env: "STRATA_KEEPER_COLLATERAL_REPAY_MAX",
     description:
       "keeper: most quote tokens (token units) repaid per collateral liquidation from its wallet; 0 disables",
-    schema: z
-      .union([z.string(), z.number()])
-      .pipe(z.coerce.string().regex(/^\d+$/, { message: "must be a whole number" })),
+    schema: wholeNumber,
     default: "0",
   },
   stateFile: {

@@ -5,7 +5,7 @@
  * and writes the JSON and HTML reports. Exits 1 when an invariant fails or a tier's firewall is breached.
  */
 import { DEFAULT_POPULATION } from "../scenario/population.js";
-import { nodeActors, resolveScenario, runAndReport, scenarioEnvironment, scenarioNames } from "../scenario/run.js";
+import { resolveScenario, runAndReport, scenarioEnvironment, scenarioNames } from "../scenario/run.js";
 import type { ScenarioEnvironment } from "../scenario/runner.js";
 import { renderTierTable } from "../scenario/table.js";
 import { connect } from "./connect.js";
@@ -40,7 +40,8 @@ export async function scenarioRunCommand(
   } else {
     const { provider } = await connect(o.scenarioRpc);
     close = () => provider.destroy();
-    env = { node: provider, provider, chain: o.scenarioRpc, actors: await nodeActors(provider) };
+    // A development node's unlocked accounts (eth_accounts) sign.
+    env = scenarioEnvironment(provider, await provider.listAccounts(), o.scenarioRpc);
   }
   try {
     print(`Scenario "${scenario.title}" on ${env.chain}`);

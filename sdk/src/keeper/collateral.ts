@@ -128,14 +128,18 @@ export async function fundActions(
   for (const a of actions) {
     if (a.funding === undefined) continue;
     const key = a.funding.token.toLowerCase();
-    byToken.set(key, [...(byToken.get(key) ?? []), a]);
+    const list = byToken.get(key);
+    if (list === undefined) byToken.set(key, [a]);
+    else list.push(a);
   }
   for (const [token, list] of byToken) {
     const [balance, allowance] = await Promise.all([
       readUint(deps.provider, token, "balanceOf", [deps.keeper]),
       readUint(deps.provider, token, "allowance", [deps.keeper, deps.spender]),
     ]);
-    const sorted = [...list].sort((a, b) => (b.expectedReward > a.expectedReward ? 1 : -1));
+    const sorted = list.sort((a, b) =>
+      b.expectedReward > a.expectedReward ? 1 : b.expectedReward < a.expectedReward ? -1 : 0,
+    );
     let need = 0n;
     const funded: PlannedAction[] = [];
     for (const a of sorted) {

@@ -3,7 +3,7 @@
  * development chain with the feeds' view of its oracle mode, its report written as `reports/stress-<name>.json`
  * and `.html`. `npm start` and `strata scenario run` both come through here.
  */
-import type { JsonRpcProvider, Signer } from "ethers";
+import type { Signer } from "ethers";
 
 import { ScenarioError } from "./errors.js";
 import { generatedScenario, generatedScenarioNames } from "./generated.js";
@@ -67,11 +67,6 @@ export function scenarioEnvironment(
   chain: string,
 ): ScenarioEnvironment {
   return { node: provider, provider, chain, actors: actorsFromSigners(signers) };
-}
-
-/** The seven roles of a run from a development node's unlocked accounts (`hardhat node`, anvil: `eth_accounts`). */
-export async function nodeActors(provider: JsonRpcProvider): Promise<ScenarioActors> {
-  return actorsFromSigners(await provider.listAccounts());
 }
 
 export interface RunAndReportOptions {
