@@ -5,7 +5,17 @@
  */
 import { expect } from "chai";
 
-import { tierSnapshot } from "../../sdk/src/scenario/checks.js";
+import { Log } from "ethers";
+
+import { accountBucket } from "../../sdk/src/client/buckets.js";
+import type { FoundationDeployment } from "../../sdk/src/deploy/foundation.js";
+import {
+  checkFirewallLogs,
+  checkTierConservation,
+  tierSnapshot,
+  type TierFlows,
+} from "../../sdk/src/scenario/checks.js";
+import { ClearingHouse__factory, CollateralVault__factory } from "../../types/index.js";
 import { checkWaterfall, checkWaterfallOrder, type LiquidationEvent } from "../../sdk/src/scenario/events.js";
 import { DEFAULT_POPULATION, type PopulationPlan } from "../../sdk/src/scenario/population.js";
 import { prepareScenario, runPath, runScenario } from "../../sdk/src/scenario/runner.js";
@@ -109,6 +119,55 @@ describe("scenario engine (sdk/src/scenario)", function () {
     expect(checkWaterfall(events.filter((e) => !(e.kind === "step" && e.step === 4)))).to.deep.equal([
       `account 0x${pro.toString(16)}: step 4 missing`,
       `account 0x${pro.toString(16)}: steps 2–4 absorbed ${(10_005n * WAD) / 10n} of a deficit of ${(10_005n * WAD) / 10n + 5n}`,
+    ]);
+  });
+
+  it("the firewall checks name every tier a breach involves (a fill across tiers fails both), and pass a clean log", () => {
+    const vault = "0x00000000000000000000000000000000000000a1";
+    const clearing = "0x00000000000000000000000000000000000000c1";
+    const usdc = "0x00000000000000000000000000000000000000d1";
+    const d = { addresses: { vault, clearing } } as unknown as FoundationDeployment;
+    const owner = "0x00000000000000000000000000000000000000e1";
+    const [core, pro, edge] = [0, 1, 2].map((tier) => accountBucket(owner, tier, 1n));
+    const log = (address: string, encoded: { data: string; topics: string[] }, tx: string) =>
+      new Log(
+        {
+          ...encoded,
+          address,
+          transactionHash: tx,
+          blockHash: `0x${"0".repeat(64)}`,
+          blockNumber: 1,
+          index: 0,
+          transactionIndex: 0,
+          removed: false,
+        },
+        null as never,
+      );
+    const CH = ClearingHouse__factory.createInterface();
+    const VAULT = CollateralVault__factory.createInterface();
+    const fill = (taker: bigint, maker: bigint, tx: string) =>
+      log(clearing, CH.encodeEventLog("FillApplied", [taker, maker, 1, 10n, 3000n, 0n, 0n, 0n, 0n, 0n, 0n]), tx);
+    const flows: TierFlows = { net: new Map() };
+
+    expect(checkFirewallLogs(d, [fill(pro!, pro!, "0x01")], flows)).to.deep.equal([]);
+    expect(checkFirewallLogs(d, [fill(core!, pro!, "0x02")], flows)).to.deep.equal([
+      { tiers: [0, 1], message: "§6.2 a fill across tiers 0 → 1 (tx 0x02)" },
+    ]);
+    const draw = log(vault, VAULT.encodeEventLog("ReserveDrawn", [1, edge!, usdc, 5n, 0n]), "0x03");
+    expect(checkFirewallLogs(d, [draw], flows)).to.deep.equal([
+      { tiers: [1, 2], message: "§6.2 tier 1's reserve draw went to tier 2" },
+    ]);
+    // The reserve draw counts as tier 1's inflow: tier 1 holding 5 more is explained; tier 2 holding 5 more is not.
+    const start = new Map([
+      [1, new Map([[usdc, 100n]])],
+      [2, new Map([[usdc, 100n]])],
+    ]);
+    const now = new Map([
+      [1, new Map([[usdc, 105n]])],
+      [2, new Map([[usdc, 105n]])],
+    ]);
+    expect(checkTierConservation(start, now, flows)).to.deep.equal([
+      { tiers: [2], message: `§6.2 tier 2 holds 105 of ${usdc}; its own flows explain 100` },
     ]);
   });
 

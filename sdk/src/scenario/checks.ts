@@ -45,12 +45,22 @@ export interface TierFlows {
   net: Map<number, Map<string, bigint>>;
 }
 
+/** A breach of the tier firewall (§6.2), with every tier it involves: each of them fails its firewall check. */
+export interface FirewallViolation {
+  tiers: number[];
+  message: string;
+}
+
 /**
  * §6.2 over `logs`: every two-bucket event stays inside one tier, and the tier flows (deposits, withdrawals,
  * reserve draws) are added to `flows`.
  */
-export function checkFirewallLogs(d: FoundationDeployment, logs: readonly Log[], flows: TierFlows): string[] {
-  const violations: string[] = [];
+export function checkFirewallLogs(
+  d: FoundationDeployment,
+  logs: readonly Log[],
+  flows: TierFlows,
+): FirewallViolation[] {
+  const violations: FirewallViolation[] = [];
   const vault = d.addresses.vault.toLowerCase();
   const clearing = d.addresses.clearing.toLowerCase();
   const add = (tier: number, token: string, amount: bigint) => {
@@ -60,7 +70,10 @@ export function checkFirewallLogs(d: FoundationDeployment, logs: readonly Log[],
   };
   const pair = (what: string, a: bigint, b: bigint, tx: string) => {
     if (tierOf(a) !== tierOf(b)) {
-      violations.push(`§6.2 ${what} across tiers ${tierOf(a)} → ${tierOf(b)} (tx ${tx})`);
+      violations.push({
+        tiers: [tierOf(a), tierOf(b)],
+        message: `§6.2 ${what} across tiers ${tierOf(a)} → ${tierOf(b)} (tx ${tx})`,
+      });
     }
   };
   for (const log of logs) {
@@ -75,7 +88,10 @@ export function checkFirewallLogs(d: FoundationDeployment, logs: readonly Log[],
       else if (parsed.name === "ReserveDrawn") {
         const tier = Number(a.tier as bigint);
         if (tierOf(a.to as bigint) !== tier) {
-          violations.push(`§6.2 tier ${tier}'s reserve draw went to tier ${tierOf(a.to as bigint)}`);
+          violations.push({
+            tiers: [tier, tierOf(a.to as bigint)],
+            message: `§6.2 tier ${tier}'s reserve draw went to tier ${tierOf(a.to as bigint)}`,
+          });
         }
         add(tier, a.token as string, a.amount as bigint);
       }
@@ -116,13 +132,16 @@ export function checkTierConservation(
   start: Map<number, Map<string, bigint>>,
   now: Map<number, Map<string, bigint>>,
   flows: TierFlows,
-): string[] {
-  const violations: string[] = [];
+): FirewallViolation[] {
+  const violations: FirewallViolation[] = [];
   for (const [tier, perToken] of now) {
     for (const [token, total] of perToken) {
       const expected = (start.get(tier)?.get(token) ?? 0n) + (flows.net.get(tier)?.get(token) ?? 0n);
       if (total !== expected) {
-        violations.push(`§6.2 tier ${tier} holds ${total} of ${token}; its own flows explain ${expected}`);
+        violations.push({
+          tiers: [tier],
+          message: `§6.2 tier ${tier} holds ${total} of ${token}; its own flows explain ${expected}`,
+        });
       }
     }
   }

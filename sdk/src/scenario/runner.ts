@@ -27,6 +27,7 @@ import {
   checkImproved,
   checkSolvency,
   checkTierConservation,
+  type FirewallViolation,
   checkZeroSum,
   tierTotals,
   type TierFlows,
@@ -257,6 +258,12 @@ export async function runPath(
   const stats = TIERS.map(() => emptyStats());
   const events: LiquidationEvent[] = [];
   const failures: string[] = [];
+  /** §6.2 breaches, also in `failures`: each fails the firewall of every tier it names. */
+  const firewall: FirewallViolation[] = [];
+  const breached = (violations: FirewallViolation[]) => {
+    firewall.push(...violations);
+    failures.push(...violations.map((v) => v.message));
+  };
   let checks = 0;
   const liquidationGas: number[] = [];
   let peakBlockGas = 0;
@@ -280,7 +287,7 @@ export async function runPath(
     const found = liquidationEvents(d.addresses.liquidation, logs);
     events.push(...found);
     addStats(stats, found);
-    failures.push(...checkFirewallLogs(d, logs, flows));
+    breached(checkFirewallLogs(d, logs, flows));
     return found;
   };
 
@@ -398,7 +405,7 @@ export async function runPath(
     // DESIGN §6 after the step.
     failures.push(...(await checkSolvency(d, TIERS)));
     failures.push(...(await checkZeroSum(d, everyAccount, marketsOfTier)));
-    failures.push(...checkTierConservation(totalsStart, await tierTotals(d, TIERS), flows));
+    breached(checkTierConservation(totalsStart, await tierTotals(d, TIERS), flows));
     checks += 3;
     peakBlockGas = Math.max(peakBlockGas, stepPeakGas);
     steps.push({
@@ -430,7 +437,7 @@ export async function runPath(
   const poolEnd = await Promise.all(TIERS.map((tier) => d.pools[tier]!.totalAssets()));
   const tiers: TierOutcome[] = TIERS.map((tier) => {
     const s = stats[tier]!;
-    const mine = failures.filter((f) => f.startsWith("§6.2") && f.includes(`tier ${tier}`));
+    const mine = firewall.filter((v) => v.tiers.includes(tier)).map((v) => v.message);
     return {
       tier,
       name: TIER_NAMES[tier]!,
@@ -589,7 +596,10 @@ async function openWhale(
   if (tierPlan === undefined) throw new RangeError(`the whale's tier ${whale.tier} has no population`);
   const owner = await env.actors.traderOwner.getAddress();
   const account = accountBucket(owner, whale.tier, WHALE_SUB_ID);
-  const leverage = BigInt(Math.min(whale.leverage, openingCap(scenario, whale.asset, whale.tier)));
+  // In thousandths: the scenario's leverage may be fractional (7.5x).
+  const leverageMilli = BigInt(
+    Math.max(1, Math.floor(Math.min(whale.leverage, openingCap(scenario, whale.asset, whale.tier)) * 1_000)),
+  );
   const wadPrice = parseUnits(price, 18);
   const notional = BigInt(tierPlan.lpCapital) * WHALE_POOL_MULTIPLE * 10n ** 18n;
   // Rounding: down to whole micro-units of the base asset.
@@ -598,7 +608,7 @@ async function openWhale(
   const fee = (exactNotional * TAKER_FEE_BPS) / 10_000n;
   const makerFee = (exactNotional * MAKER_FEE_BPS) / 10_000n;
   // Margin for the leverage, plus the fee, in USDC units (rounded up).
-  const deposit = (exactNotional / leverage + fee + USDC_SCALE - 1n) / USDC_SCALE;
+  const deposit = ((exactNotional * 1_000n) / leverageMilli + fee + USDC_SCALE - 1n) / USDC_SCALE;
   const usdc = d.tokens.USDC!;
   const deployer = new NonceManager(env.actors.deployer);
   const executor = new NonceManager(env.actors.executor);
