@@ -307,6 +307,32 @@ describe("strata CLI options", function () {
     ).to.throw('--concurrency / STRATA_CONCURRENCY (from s.json: "concurrency"): 0 must be > 0');
   });
 
+  it("validates the scenario run's and the collateral keeper's options", function () {
+    const bad = (key: string, env: Record<string, string>) => () =>
+      resolveOptions([key as "traders"], { flags: {}, env });
+    const from = (flag: string, variable: string) => `${flag} / ${variable} (from ${variable})`;
+    expect(bad("traders", { STRATA_SCENARIO_TRADERS: "0" })).to.throw(
+      `${from("--traders", "STRATA_SCENARIO_TRADERS")}: "0" must be > 0`,
+    );
+    expect(bad("traders", { STRATA_SCENARIO_TRADERS: "1001" })).to.throw(
+      `${from("--traders", "STRATA_SCENARIO_TRADERS")}: "1001" must be at most 1000`,
+    );
+    expect(bad("scenarioRpc", { STRATA_SCENARIO_RPC_URL: "ftp://x" })).to.throw(
+      `${from("--rpc", "STRATA_SCENARIO_RPC_URL")}: "ftp://x" must be an http:// or https:// URL`,
+    );
+    for (const value of ["-5", "1.5"]) {
+      expect(bad("collateralRepayMax", { STRATA_KEEPER_COLLATERAL_REPAY_MAX: value })).to.throw(
+        `${from("--collateral-repay-max", "STRATA_KEEPER_COLLATERAL_REPAY_MAX")}: "${value}" must be a whole number`,
+      );
+    }
+    expect(
+      resolveOptions(["collateralRepayMax", "traders"], {
+        flags: {},
+        env: { STRATA_KEEPER_COLLATERAL_REPAY_MAX: "2500000000", STRATA_SCENARIO_TRADERS: "20" },
+      }),
+    ).to.deep.equal({ collateralRepayMax: "2500000000", traders: 20 });
+  });
+
   it("reads the config file named by --config, and rejects unknown keys in it", async function () {
     const dir = await mkdtemp(path.join(tmpdir(), "strata-config-"));
     try {
